@@ -1,0 +1,84 @@
+"""radlab: deep learning in radiology, taught in notebooks.
+
+Notebooks use ``import radlab as rl`` and call ``rl.show(...)``,
+``rl.data.sample(...)``, ``rl.budget(...)``.
+
+The package is layered, and the folders show it:
+
+* computation, which never imports a widget: :mod:`radlab.env`,
+  :mod:`radlab.imaging` (DICOM/NIfTI I/O, windowing, privacy),
+  :mod:`radlab.data` (samples, synthetic phantoms, downloads, tf.data input),
+  :mod:`radlab.plotting` (static figures), :mod:`radlab.exercises`;
+* :mod:`radlab.widgets`, interactive views that compose those functions;
+* the notebooks, which compose both.
+
+Importing radlab has no side effects and imports neither TensorFlow nor
+matplotlib: every public name below is resolved lazily on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from ._version import __version__
+
+# name -> module that defines it. Resolved on first attribute access (PEP 562).
+_LAZY = {
+    # environment
+    "setup_notebook": "radlab.env",
+    "budget": "radlab.env",
+    "is_quick": "radlab.env",
+    "data_dir": "radlab.env",
+    "device_info": "radlab.env",
+    # imaging
+    "Image": "radlab.imaging",
+    "read_image": "radlab.imaging",
+    "read_dicom": "radlab.imaging",
+    "read_series": "radlab.imaging",
+    "read_nifti": "radlab.imaging",
+    "window": "radlab.imaging",
+    "auto_window": "radlab.imaging",
+    "WINDOW_PRESETS": "radlab.imaging",
+    "deidentify": "radlab.imaging",
+    "metadata": "radlab.imaging",
+    # static plots
+    "plot_image": "radlab.plotting",
+    "plot_grid": "radlab.plotting",
+    # exercises
+    "check": "radlab.exercises",
+    # widgets
+    "show": "radlab.widgets",
+}
+_SUBMODULES = {
+    "cli", "data", "doctor", "env", "errors", "exercises", "imaging", "plotting", "widgets",
+}
+
+__all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"radlab.{name}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'radlab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for IDEs and type checkers only
+    from . import data, errors, imaging, plotting, widgets  # noqa: F401
+    from .env import budget, data_dir, device_info, is_quick, setup_notebook  # noqa: F401
+    from .exercises import check  # noqa: F401
+    from .imaging import (  # noqa: F401
+        WINDOW_PRESETS, Image, auto_window, deidentify, metadata, read_dicom, read_image,
+        read_nifti, read_series, window,
+    )
+    from .plotting import plot_grid, plot_image  # noqa: F401
+    from .widgets import show  # noqa: F401

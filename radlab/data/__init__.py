@@ -1,0 +1,45 @@
+"""Data for the notebooks: real samples, synthetic phantoms, downloads, input pipelines.
+
+* :func:`sample` - real DICOM images that ship with pydicom and pydicom-data (offline).
+* :func:`chest_phantoms`, :func:`ct_phantoms` - labelled synthetic datasets.
+* :data:`REGISTRY`, :func:`fetch` - downloadable datasets and weights, cached under
+  :func:`radlab.data_dir`.
+* :func:`load_medmnist` - MedMNIST v2 npz files, validated.
+* :func:`as_dataset` - a ``tf.data`` input pipeline with Keras augmentation (the only
+  module in radlab that touches tf.data).
+
+Names are resolved lazily, so ``import radlab.data`` is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "sample": "radlab.data.samples",
+    "SAMPLES": "radlab.data.samples",
+    "chest_phantoms": "radlab.data.synthetic",
+    "ct_phantoms": "radlab.data.synthetic",
+    "PhantomSet": "radlab.data.synthetic",
+    "REGISTRY": "radlab.data.registry",
+    "DatasetInfo": "radlab.data.registry",
+    "fetch": "radlab.data.registry",
+    "load_medmnist": "radlab.data.medmnist",
+    "MEDMNIST": "radlab.data.medmnist",
+    "as_dataset": "radlab.data.pipeline",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'radlab.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

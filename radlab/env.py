@@ -1,0 +1,232 @@
+"""Run-time environment: notebook setup, quick mode, data directory, device.
+
+Nothing here runs at import time. TensorFlow is imported only inside the
+functions that need it, so ``import radlab`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ._version import __version__
+
+__all__ = [
+    "budget",
+    "data_dir",
+    "device_info",
+    "environment_line",
+    "is_quick",
+    "setup_notebook",
+]
+
+T = TypeVar("T")
+
+QUICK_ENV = "RADLAB_QUICK"
+DATA_ENV = "RADLAB_DATA_DIR"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def is_quick() -> bool:
+    """Return True when quick mode is on (``RADLAB_QUICK=1``).
+
+    Quick mode is what the test suite and learners on slow laptops use: every
+    notebook picks its small training budgets through :func:`budget`.
+    """
+    return os.environ.get(QUICK_ENV, "").strip().lower() in _TRUE
+
+
+def budget(full: T, quick: T) -> T:
+    """Pick a run-length setting: ``quick`` in quick mode, else ``full``.
+
+    Parameters
+    ----------
+    full : any
+        Value for a complete run (e.g. 20 epochs).
+    quick : any
+        Value for a quick run, used when ``RADLAB_QUICK=1`` (the tests set it).
+
+    Returns
+    -------
+    any
+        ``quick`` or ``full``.
+
+    Examples
+    --------
+    >>> epochs = budget(full=20, quick=1)
+    """
+    return quick if is_quick() else full
+
+
+def _project_root() -> Path | None:
+    """The source checkout that holds this package, if radlab runs from one."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir():
+        return root
+    return None
+
+
+def data_dir() -> Path:
+    """Return the directory where radlab caches downloads.
+
+    ``$RADLAB_DATA_DIR`` when set; otherwise ``data/`` in the radlab checkout,
+    or ``~/radlab_data`` when radlab was installed from a wheel. The directory
+    is not created here: :func:`radlab.data.fetch` creates it when it first
+    writes.
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute path of the data directory.
+    """
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    root = _project_root()
+    if root is not None:
+        return root / "data"
+    return Path.home() / "radlab_data"
+
+
+def device_info() -> dict[str, Any]:
+    """Describe the compute device TensorFlow will use.
+
+    Never raises: a missing or broken GPU falls back to the CPU with a hint.
+
+    Returns
+    -------
+    dict
+        ``kind`` ("GPU" or "CPU"), ``name``, ``memory_gb`` (GPU only, or None),
+        ``cores`` (CPU count) and ``hint`` (advice when no GPU is seen, or None).
+    """
+    cores = os.cpu_count() or 1
+    info: dict[str, Any] = {
+        "kind": "CPU",
+        "name": platform.processor() or platform.machine(),
+        "memory_gb": None,
+        "cores": cores,
+        "hint": None,
+    }
+    try:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+    except Exception as exc:  # a broken CUDA install must not stop a lesson
+        info["hint"] = f"TensorFlow could not list GPUs ({exc}); using the CPU."
+        return info
+    if not gpus:
+        info["hint"] = (
+            "No GPU visible to TensorFlow: everything runs on the CPU (quick mode keeps "
+            "notebooks to minutes). On Colab choose Runtime > Change runtime type > GPU; "
+            "on Linux with an NVIDIA card install the extra: pip install 'radlab[gpu]'."
+        )
+        return info
+    info["kind"] = "GPU"
+    info["name"] = gpus[0].name
+    try:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        info["name"] = details.get("device_name", info["name"])
+    except Exception:
+        pass
+    info["memory_gb"] = _gpu_total_memory_gb()
+    if len(gpus) > 1:
+        info["name"] = f"{info['name']} (x{len(gpus)})"
+    return info
+
+
+def _gpu_total_memory_gb() -> float | None:
+    """Total memory of the first NVIDIA GPU in GB, from nvidia-smi; None if unknown."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run(
+            [exe, "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout
+        return round(float(out.splitlines()[0]) / 1024, 1)
+    except Exception:
+        return None
+
+
+def environment_line(device: dict[str, Any] | None = None) -> str:
+    """One line describing versions, backend, device and quick mode."""
+    import keras
+    import tensorflow as tf
+
+    device = device or device_info()
+    if device["kind"] == "GPU":
+        where = f"GPU {device['name']}"
+        if device.get("memory_gb"):
+            where += f" ({device['memory_gb']} GB)"
+    else:
+        where = f"CPU ({device['cores']} cores)"
+    policy = keras.mixed_precision.dtype_policy().name
+    extra = f" | precision {policy}" if policy != "float32" else ""
+    return (
+        f"radlab {__version__} | TensorFlow {tf.__version__} | Keras {keras.__version__} "
+        f"({keras.backend.backend()} backend) | {where}{extra} | "
+        f"quick mode {'ON' if is_quick() else 'off'}"
+    )
+
+
+def _plot_style() -> None:
+    import matplotlib as mpl
+
+    mpl.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "figure.figsize": (6.0, 4.0),
+            "image.cmap": "gray",
+            "image.interpolation": "nearest",
+            "axes.grid": False,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "font.size": 10,
+        }
+    )
+
+
+def setup_notebook(seed: int = 0, *, verbose: bool = True) -> dict[str, Any]:
+    """Prepare a notebook: seeds, plot style, and one environment line.
+
+    Call it in the first code cell of every notebook. It seeds Python's
+    ``random``, NumPy and Keras (which seeds TensorFlow), sets radlab's plot
+    style (grey colour map, nearest-neighbour images), and prints radlab,
+    TensorFlow and Keras versions, the Keras backend, the device and whether
+    quick mode is on.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Seed for all random number generators.
+    verbose : bool, default True
+        Print the environment line.
+
+    Returns
+    -------
+    dict
+        ``seed``, ``quick``, ``device`` (see :func:`device_info`) and ``line``.
+    """
+    import numpy as np
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ start-up chatter
+    random.seed(seed)
+    np.random.seed(seed)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    _plot_style()
+    device = device_info()
+    line = environment_line(device)
+    if verbose:
+        print(line)
+        if device["hint"]:
+            print("  hint:", device["hint"])
+    return {"seed": seed, "quick": is_quick(), "device": device, "line": line}

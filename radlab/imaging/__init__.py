@@ -1,0 +1,21 @@
+"""Medical image I/O (DICOM, NIfTI), windowing and privacy: pure computation, no widgets."""
+
+from .image import Image
+from .windowing import WINDOW_PRESETS, auto_window, resolve_window, window
+from .dicom import read_dicom, read_image, read_series
+from .nifti import read_nifti
+from .privacy import deidentify, metadata
+
+__all__ = [
+    "WINDOW_PRESETS",
+    "Image",
+    "auto_window",
+    "deidentify",
+    "metadata",
+    "read_dicom",
+    "read_image",
+    "read_nifti",
+    "read_series",
+    "resolve_window",
+    "window",
+]
