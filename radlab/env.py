@@ -110,6 +110,7 @@ def device_info() -> dict[str, Any]:
         "cores": cores,
         "hint": None,
     }
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ start-up chatter
     try:
         import tensorflow as tf
 
@@ -216,7 +217,7 @@ def setup_notebook(seed: int = 0, *, verbose: bool = True) -> dict[str, Any]:
     """
     import numpy as np
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ start-up chatter
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import
     random.seed(seed)
     np.random.seed(seed)
     import keras

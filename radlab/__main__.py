@@ -1,0 +1,3 @@
+from radlab.cli import main
+import sys
+sys.exit(main())
