@@ -41,6 +41,7 @@ _LAZY = {
     "auto_window": "radlab.imaging",
     "WINDOW_PRESETS": "radlab.imaging",
     "deidentify": "radlab.imaging",
+    "deidentify_folder": "radlab.imaging",
     "metadata": "radlab.imaging",
     # static plots
     "plot_image": "radlab.plotting",
@@ -77,7 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover - for IDEs and type checkers only
     from .env import budget, data_dir, device_info, is_quick, setup_notebook  # noqa: F401
     from .exercises import check  # noqa: F401
     from .imaging import (  # noqa: F401
-        WINDOW_PRESETS, Image, auto_window, deidentify, metadata, read_dicom, read_image,
+        WINDOW_PRESETS, Image, auto_window, deidentify, deidentify_folder, metadata, read_dicom, read_image,
         read_nifti, read_series, window,
     )
     from .plotting import plot_grid, plot_image  # noqa: F401

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "RadlabError",
     "ImageReadError",
+    "ImageNotFoundError",
     "SeriesWarning",
     "DataFormatError",
     "DownloadError",
@@ -24,6 +25,13 @@ class RadlabError(Exception):
 
 class ImageReadError(RadlabError, OSError):
     """A medical image file could not be read (corrupt, truncated, not DICOM...)."""
+
+
+class ImageNotFoundError(ImageReadError, FileNotFoundError):
+    """The image file or folder does not exist.
+
+    Both ``except ImageReadError`` and ``except FileNotFoundError`` catch it.
+    """
 
 
 class SeriesWarning(UserWarning):

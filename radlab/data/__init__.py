@@ -18,6 +18,8 @@ import importlib
 _LAZY = {
     "sample": "radlab.data.samples",
     "SAMPLES": "radlab.data.samples",
+    "SampleInfo": "radlab.data.samples",
+    "sample_path": "radlab.data.samples",
     "chest_phantoms": "radlab.data.synthetic",
     "ct_phantoms": "radlab.data.synthetic",
     "PhantomSet": "radlab.data.synthetic",

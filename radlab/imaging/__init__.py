@@ -4,13 +4,14 @@ from .image import Image
 from .windowing import WINDOW_PRESETS, auto_window, resolve_window, window
 from .dicom import read_dicom, read_image, read_series
 from .nifti import read_nifti
-from .privacy import deidentify, metadata
+from .privacy import deidentify, deidentify_folder, metadata
 
 __all__ = [
     "WINDOW_PRESETS",
     "Image",
     "auto_window",
     "deidentify",
+    "deidentify_folder",
     "metadata",
     "read_dicom",
     "read_image",

@@ -40,6 +40,10 @@ class Image:
         DICOM modality code: ``"CT"``, ``"MR"``, ``"CR"``, ``"DX"``, ...
     window : tuple of float or None
         Default ``(center, width)`` stored in the file, if any.
+    rgb : bool or None, default None
+        True for colour images ``(y, x, 3|4)``. None infers it: a uint8 array
+        whose last axis has 3 or 4 entries is colour; float arrays never are,
+        so a greyscale volume with 3 slices stays a volume.
     meta : dict
         Non-identifying metadata (e.g. photometric interpretation, bits
         stored, series description). Patient identifiers are never stored here.
@@ -54,11 +58,16 @@ class Image:
     units: str = "raw"
     modality: str = ""
     window: tuple[float, float] | None = None
+    rgb: bool | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     source: str = ""
 
     def __post_init__(self) -> None:
         self.array = np.asarray(self.array)
+        if self.rgb is None:
+            self.rgb = bool(
+                self.array.ndim == 3 and self.array.dtype == np.uint8 and self.array.shape[-1] in (3, 4)
+            )
         n_spatial = self.array.ndim - (1 if self.is_rgb else 0)
         if not self.spacing:
             self.spacing = (1.0,) * n_spatial
@@ -75,7 +84,7 @@ class Image:
     @property
     def is_rgb(self) -> bool:
         """True for colour images, shape ``(y, x, 3)``."""
-        return self.array.ndim == 3 and self.array.shape[-1] in (3, 4)
+        return bool(self.rgb)
 
     @property
     def is_volume(self) -> bool:
