@@ -20,7 +20,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     if not args.names and not args.all and not args.list:
         print("radlab fetch: name one or more datasets, or use --all / --list", file=sys.stderr)
         return 2
-    return fetch_main(args.names, all_=args.all, list_=args.list, data_dir=args.data_dir)
+    return fetch_main(
+        args.names, all_=args.all, list_=args.list, data_dir=args.data_dir,
+        force=args.force, progress=not args.quiet,
+    )
 
 
 def _cmd_student(args: argparse.Namespace) -> int:
@@ -44,7 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fetch", help="pre-download datasets and weights into the data directory")
     p.add_argument("names", nargs="*", help="registry names (see --list)")
-    p.add_argument("--all", action="store_true", help="fetch every dataset in the registry")
+    p.add_argument(
+        "--all", action="store_true",
+        help="fetch every registry entry: all MedMNIST sizes and ImageNet weights (many GB)",
+    )
+    p.add_argument("--force", action="store_true", help="download again even when cached")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--list", action="store_true", help="list the registry and what is cached")
     p.add_argument("--data-dir", default=None, help="override RADLAB_DATA_DIR")
     p.set_defaults(func=_cmd_fetch)

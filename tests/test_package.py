@@ -48,3 +48,8 @@ def test_unknown_attribute_raises_attribute_error():
 
 def test_version_is_exposed():
     assert rl.__version__.count(".") >= 2
+
+
+def test_every_data_name_resolves():
+    for name in rl.data._LAZY:
+        assert getattr(rl.data, name) is not None, name

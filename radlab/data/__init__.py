@@ -26,9 +26,13 @@ _LAZY = {
     "REGISTRY": "radlab.data.registry",
     "DatasetInfo": "radlab.data.registry",
     "fetch": "radlab.data.registry",
+    "cached_files": "radlab.data.registry",
+    "medmnist_name": "radlab.data.registry",
     "load_medmnist": "radlab.data.medmnist",
     "MEDMNIST": "radlab.data.medmnist",
+    "MedMNISTData": "radlab.data.medmnist",
     "as_dataset": "radlab.data.pipeline",
+    "augmentation": "radlab.data.pipeline",
 }
 
 __all__ = sorted(_LAZY)
