@@ -18,9 +18,9 @@ matplotlib: every public name below is resolved lazily on first use.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from ._lazy import lazy_attributes
 from ._version import __version__
 
 # name -> module that defines it. Resolved on first attribute access (PEP 562).
@@ -46,37 +46,29 @@ _LAZY = {
     # static plots
     "plot_image": "radlab.plotting",
     "plot_grid": "radlab.plotting",
+    # models
+    "describe": "radlab.models",
     # exercises
     "check": "radlab.exercises",
     # widgets
     "show": "radlab.widgets",
 }
-_SUBMODULES = {
-    "cli", "data", "doctor", "env", "errors", "exercises", "imaging", "plotting", "widgets",
-}
+_SUBMODULES = frozenset({
+    "cli", "course", "data", "doctor", "env", "errors", "exercises", "imaging", "models",
+    "plotting", "widgets",
+})
 
 __all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"radlab.{name}")
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'radlab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), _SUBMODULES)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for IDEs and type checkers only
-    from . import data, errors, imaging, plotting, widgets  # noqa: F401
+    from . import data, errors, imaging, models, plotting, widgets  # noqa: F401
     from .env import budget, data_dir, device_info, is_quick, setup_notebook  # noqa: F401
     from .exercises import check  # noqa: F401
+    from .models import describe  # noqa: F401
     from .imaging import (  # noqa: F401
         WINDOW_PRESETS, Image, auto_window, deidentify, deidentify_folder, metadata, read_dicom, read_image,
         read_nifti, read_series, window,

@@ -11,6 +11,7 @@ __all__ = [
     "ImageReadError",
     "ImageNotFoundError",
     "SeriesWarning",
+    "ModelConfigError",
     "DataFormatError",
     "DownloadError",
     "OfflineError",
@@ -36,6 +37,10 @@ class ImageNotFoundError(ImageReadError, FileNotFoundError):
 
 class SeriesWarning(UserWarning):
     """A DICOM series is irregular: mixed sizes, a missing slice, uneven spacing."""
+
+
+class ModelConfigError(RadlabError, ValueError):
+    """A model builder got arguments that cannot make a working model."""
 
 
 class DataFormatError(RadlabError, ValueError):
