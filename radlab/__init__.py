@@ -37,6 +37,7 @@ _LAZY = {
     "read_dicom": "radlab.imaging",
     "read_series": "radlab.imaging",
     "read_nifti": "radlab.imaging",
+    "write_nifti": "radlab.imaging",
     "window": "radlab.imaging",
     "auto_window": "radlab.imaging",
     "WINDOW_PRESETS": "radlab.imaging",
@@ -71,7 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover - for IDEs and type checkers only
     from .models import describe  # noqa: F401
     from .imaging import (  # noqa: F401
         WINDOW_PRESETS, Image, auto_window, deidentify, deidentify_folder, metadata, read_dicom, read_image,
-        read_nifti, read_series, window,
+        read_nifti, read_series, window, write_nifti,
     )
     from .plotting import plot_grid, plot_image  # noqa: F401
     from .widgets import show  # noqa: F401

@@ -150,3 +150,31 @@ def test_not_nifti(tmp_path):
 def test_read_image_dispatches_nifti(tmp_path):
     path = _save(tmp_path, _asymmetric(), np.eye(4), name="v.nii.gz")
     assert read_image(path, units="HU").units == "HU"
+
+
+def test_write_nifti_round_trip_keeps_geometry(tmp_path):
+    from radlab.imaging import Image, read_nifti, write_nifti
+
+    rng = np.random.default_rng(0)
+    theta = np.deg2rad(20)
+    orientation = np.array([[np.cos(theta), np.sin(theta), 0], [-np.sin(theta), np.cos(theta), 0], [0, 0, 1.0]])
+    image = Image(rng.normal(size=(4, 5, 6)).astype(np.float32), spacing=(2.5, 0.7, 0.8),
+                  origin=(-100.0, 20.0, 35.0), orientation=orientation, window=(40.0, 400.0))
+    path = write_nifti(image, tmp_path / "vol.nii.gz")
+    back = read_nifti(path)
+    assert np.array_equal(back.array, image.array)
+    assert np.allclose(back.spacing, image.spacing)
+    assert np.allclose(back.origin, image.origin)
+    assert np.allclose(back.orientation, orientation)
+    assert back.window == pytest.approx((40.0, 400.0))
+    assert [p.name for p in tmp_path.iterdir()] == ["vol.nii.gz"]  # no temp file left
+
+
+def test_write_nifti_2d_and_bad_name(tmp_path):
+    from radlab.imaging import Image, read_nifti, write_nifti
+
+    image = Image(np.arange(12, dtype=np.float32).reshape(3, 4), spacing=(0.5, 0.25))
+    back = read_nifti(write_nifti(image, tmp_path / "slice.nii"))
+    assert back.shape == (3, 4) and back.spacing == pytest.approx((0.5, 0.25))
+    with pytest.raises(ValueError, match=r"\.nii"):
+        write_nifti(image, tmp_path / "slice.png")

@@ -3,7 +3,7 @@
 from .image import Image
 from .windowing import WINDOW_PRESETS, auto_window, resolve_window, window
 from .dicom import read_dicom, read_image, read_series
-from .nifti import read_nifti
+from .nifti import read_nifti, write_nifti
 from .privacy import deidentify, deidentify_folder, metadata
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "read_series",
     "resolve_window",
     "window",
+    "write_nifti",
 ]

@@ -29,7 +29,7 @@ from ..errors import ImageReadError
 from .dicom import require_path
 from .image import Image
 
-__all__ = ["read_nifti"]
+__all__ = ["read_nifti", "write_nifti"]
 
 #: Axis codes (nibabel convention: the direction each voxel axis points to)
 #: that give radlab's LPS layout before the (z, y, x) transpose.
@@ -162,3 +162,61 @@ def _corrupt(path, exc: BaseException) -> ImageReadError:
         f"{type(exc).__name__}: {exc}). Fix: copy or download the file again; a .nii.gz must "
         "be a complete gzip stream."
     )
+
+
+def write_nifti(image: Image, path: str | os.PathLike) -> "os.PathLike":
+    """Save an :class:`Image` as NIfTI (``.nii`` or ``.nii.gz``), atomically.
+
+    The inverse of :func:`read_nifti`: the (z, y, x) array, spacing, origin and
+    orientation go into the NIfTI affine (converted from LPS to nibabel's RAS),
+    and the image's default window into ``cal_min``/``cal_max``. The file is
+    written to a temporary name in the same folder and renamed into place, so
+    an interrupted save never leaves half a file.
+
+    Parameters
+    ----------
+    image : Image
+        A 2D image or 3D volume (not RGB).
+    path : str or path-like
+        Destination ending in ``.nii`` or ``.nii.gz``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import nibabel as nib
+
+    path = Path(path)
+    if not path.name.endswith((".nii", ".nii.gz")):
+        raise ValueError(f"{path}: a NIfTI file name must end in .nii or .nii.gz")
+    if image.is_rgb:
+        raise ValueError(f"{path}: colour images cannot be saved as NIfTI by radlab; save a grey image")
+    array = np.asarray(image.array)
+    spacing = tuple(image.spacing)
+    if array.ndim == 2:  # a 2D NIfTI: voxel axes (i, j) = (x, y)
+        data, spacing = array.T, (1.0, *spacing)
+    else:
+        data = np.transpose(array, (2, 1, 0))  # (z, y, x) -> voxel axes (i, j, k)
+    affine = np.eye(4)
+    directions = _RAS_TO_LPS @ np.asarray(image.orientation, dtype=float).T
+    affine[:3, :3] = directions * np.asarray(spacing[::-1])
+    affine[:3, 3] = _RAS_TO_LPS @ np.asarray(image.origin, dtype=float)
+    nifti = nib.Nifti1Image(data, affine)
+    nifti.header.set_xyzt_units("mm")
+    if image.window:
+        center, width = image.window
+        nifti.header["cal_min"], nifti.header["cal_max"] = center - width / 2, center + width / 2
+    suffix = ".nii.gz" if path.name.endswith(".nii.gz") else ".nii"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    try:
+        nib.save(nifti, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
