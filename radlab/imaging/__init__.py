@@ -1,7 +1,7 @@
 """Medical image I/O (DICOM, NIfTI), windowing and privacy: pure computation, no widgets."""
 
 from .image import Image
-from .windowing import WINDOW_PRESETS, auto_window, resolve_window, window
+from .windowing import WINDOW_PRESETS, auto_window, resolve_window, window, window_uint8
 from .dicom import read_dicom, read_image, read_series
 from .nifti import read_nifti, write_nifti
 from .privacy import deidentify, deidentify_folder, metadata
@@ -19,5 +19,6 @@ __all__ = [
     "read_series",
     "resolve_window",
     "window",
+    "window_uint8",
     "write_nifti",
 ]
