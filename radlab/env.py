@@ -6,9 +6,12 @@ functions that need it, so ``import radlab`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,6 +94,49 @@ def data_dir() -> Path:
     return Path.home() / "radlab_data"
 
 
+@contextlib.contextmanager
+def _native_stderr_captured():
+    """Hold back what C/C++ code writes to stderr (fd 2) while TensorFlow starts.
+
+    TensorFlow logs through absl before ``TF_CPP_MIN_LOG_LEVEL`` takes effect
+    ("oneDNN custom operations are on", "failed call to cuInit" on machines
+    without a GPU). Jupyter forwards fd 2 into the notebook, where these lines
+    look like errors to a learner. If the block raises, the captured text is
+    written back so nothing that explains the failure is lost.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        fd = sys.__stderr__.fileno() if sys.__stderr__ else 2
+        saved = os.dup(fd)
+    except (OSError, ValueError, AttributeError):  # no real stderr (e.g. some IDEs)
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), fd)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, fd)
+            capture.seek(0)
+            os.write(fd, capture.read())
+            raise
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def import_tensorflow():
+    """Import TensorFlow (and Keras) without its start-up noise; returns the module."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with _native_stderr_captured():
+        import keras  # noqa: F401  (Keras 3 imports TensorFlow as its backend)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")  # CUDA probing logs happen here, once
+    return tf
+
+
 def device_info() -> dict[str, Any]:
     """Describe the compute device TensorFlow will use.
 
@@ -110,10 +156,8 @@ def device_info() -> dict[str, Any]:
         "cores": cores,
         "hint": None,
     }
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ start-up chatter
     try:
-        import tensorflow as tf
-
+        tf = import_tensorflow()
         gpus = tf.config.list_physical_devices("GPU")
     except Exception as exc:  # a broken CUDA install must not stop a lesson
         info["hint"] = f"TensorFlow could not list GPUs ({exc}); using the CPU."
@@ -217,7 +261,7 @@ def setup_notebook(seed: int = 0, *, verbose: bool = True) -> dict[str, Any]:
     """
     import numpy as np
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import
+    import_tensorflow()
     random.seed(seed)
     np.random.seed(seed)
     import keras

@@ -70,3 +70,18 @@ def test_setup_notebook_seeds_and_reports(capsys, monkeypatch):
     import matplotlib as mpl
 
     assert mpl.rcParams["image.cmap"] == "gray"
+
+
+def test_native_stderr_is_held_back_and_replayed_on_error(capfd):
+    import os
+
+    with env._native_stderr_captured():
+        os.write(2, b"oneDNN chatter\n")
+    assert "oneDNN chatter" not in capfd.readouterr().err
+    try:
+        with env._native_stderr_captured():
+            os.write(2, b"the real reason\n")
+            raise RuntimeError("import failed")
+    except RuntimeError:
+        pass
+    assert "the real reason" in capfd.readouterr().err

@@ -22,6 +22,8 @@ _LAZY = {
     "sample_path": "radlab.data.samples",
     "chest_phantoms": "radlab.data.synthetic",
     "ct_phantoms": "radlab.data.synthetic",
+    "ct_volume": "radlab.data.synthetic",
+    "PhantomVolume": "radlab.data.synthetic",
     "PhantomSet": "radlab.data.synthetic",
     "REGISTRY": "radlab.data.registry",
     "DatasetInfo": "radlab.data.registry",
