@@ -10,6 +10,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.radlab-installed
 PORT   ?= 8888
 PYTEST_ARGS ?=
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: help install lab test test-unit test-notebooks bench student-copies hooks clean
 
@@ -34,7 +36,7 @@ install: $(STAMP)
 
 lab: $(STAMP)
 	@$(BIN)/radlab doctor --brief || true
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=$(CURDIR) notebooks/00_start_here.ipynb
 
 # Quick mode keeps every notebook to seconds; RADLAB_STRICT turns a failed exercise check
