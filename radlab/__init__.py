@@ -47,8 +47,10 @@ _LAZY = {
     # static plots
     "plot_image": "radlab.plotting",
     "plot_grid": "radlab.plotting",
-    # models
+    # models and training
     "describe": "radlab.models",
+    "fit": "radlab.training",
+    "Dashboard": "radlab.widgets.dashboard",
     # exercises
     "check": "radlab.exercises",
     # widgets
@@ -56,7 +58,7 @@ _LAZY = {
 }
 _SUBMODULES = frozenset({
     "cli", "course", "data", "doctor", "env", "errors", "exercises", "imaging", "models",
-    "plotting", "widgets",
+    "plotting", "training", "widgets",
 })
 
 __all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]
@@ -70,6 +72,8 @@ if TYPE_CHECKING:  # pragma: no cover - for IDEs and type checkers only
     from .env import budget, data_dir, device_info, is_quick, setup_notebook  # noqa: F401
     from .exercises import check  # noqa: F401
     from .models import describe  # noqa: F401
+    from .training import fit  # noqa: F401
+    from .widgets.dashboard import Dashboard  # noqa: F401
     from .imaging import (  # noqa: F401
         WINDOW_PRESETS, Image, auto_window, deidentify, deidentify_folder, metadata, read_dicom, read_image,
         read_nifti, read_series, window, write_nifti,

@@ -12,6 +12,7 @@ __all__ = [
     "ImageNotFoundError",
     "SeriesWarning",
     "ModelConfigError",
+    "ModelNotCompiledError",
     "DataFormatError",
     "DownloadError",
     "OfflineError",
@@ -41,6 +42,10 @@ class SeriesWarning(UserWarning):
 
 class ModelConfigError(RadlabError, ValueError):
     """A model builder got arguments that cannot make a working model."""
+
+
+class ModelNotCompiledError(RadlabError, RuntimeError):
+    """``fit`` got a model that has not been compiled (no optimizer, no loss)."""
 
 
 class DataFormatError(RadlabError, ValueError):

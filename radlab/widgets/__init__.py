@@ -16,6 +16,8 @@ from .._lazy import lazy_attributes
 
 _LAZY = {
     "show": "radlab.widgets.viewer",
+    # Only the class: a function named like its module (dashboard) would be shadowed by it.
+    "Dashboard": "radlab.widgets.dashboard",
 }
 
 __all__ = sorted(_LAZY)

@@ -37,10 +37,57 @@ __all__ = [
     "ipympl_available",
     "new_figure_view",
     "observe",
+    "UIPoller",
 ]
 
 #: Most tracebacks kept in a widget's error area (a dragged slider can fail 100 times).
 MAX_ERRORS = 3
+
+# -- front-end events during a long cell ------------------------------------------------
+class UIPoller:
+    """Handle pending browser events (a button click) while a long cell runs.
+
+    A Jupyter kernel reads messages from the browser only between cells, so a
+    Stop button clicked during training would be seen when training is over.
+    jupyter-ui-poll lets the running cell process those messages; it holds back
+    any cell the learner queues meanwhile and replays it afterwards. It needs an
+    IPython kernel with ``do_one_iteration`` (ipykernel 6, Colab); elsewhere
+    (ipykernel 7, a plain Python process) the poller is inactive and
+    ``poll()`` does nothing: the Interrupt button remains the way to stop.
+    """
+
+    def __init__(self) -> None:
+        self._context = None
+        self._poll = None
+        try:
+            from IPython import get_ipython
+
+            kernel = getattr(get_ipython(), "kernel", None)
+            if kernel is None or not hasattr(kernel, "do_one_iteration"):
+                return
+            from jupyter_ui_poll import ui_events
+
+            self._context = ui_events()
+            self._poll = self._context.__enter__()
+        except Exception:  # an optional nicety: never let it break a widget
+            self._context = self._poll = None
+
+    @property
+    def active(self) -> bool:
+        """True when clicks are delivered during the cell."""
+        return self._poll is not None
+
+    def poll(self, n: int = 10) -> None:
+        """Process up to ``n`` pending front-end events."""
+        if self._poll is not None:
+            self._poll(n)
+
+    def close(self) -> None:
+        """Stop polling (idempotent)."""
+        if self._context is not None:
+            context, self._context, self._poll = self._context, None, None
+            context.__exit__(None, None, None)
+
 
 # -- errors ------------------------------------------------------------------------
 
