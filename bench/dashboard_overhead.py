@@ -25,7 +25,6 @@ import contextlib
 import io
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import machine_info
 
 TARGET = 1.03
 
@@ -177,9 +177,7 @@ def main() -> None:
                      "images": args.images, "validation_images": n_val,
                      "image_size_px": args.size, "epochs": args.epochs, "batch_size": 32,
                      "repeats": args.repeats, "quick": args.quick},
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "tensorflow": tf.__version__,
-                    "keras": keras.__version__,
+        "machine": {**machine_info("tensorflow", "keras"),
                     "gpus": len(tf.config.list_physical_devices("GPU"))},
     }
     print(json.dumps(result, indent=2))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 
+from _common import machine_info
 PROBE = (
     "import time, sys, json; t = time.perf_counter(); import radlab; "
     "dt = time.perf_counter() - t; "
@@ -51,8 +50,7 @@ def main() -> None:
         "matplotlib_loaded": any(s["matplotlib"] for s in samples),
         "target_s": 0.3,
         "met": median <= 0.3 and not any(s["tensorflow"] for s in samples),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
+        "machine": machine_info("numpy"),
     }
     print(json.dumps(result, indent=2))
 

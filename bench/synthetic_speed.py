@@ -13,13 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 
-import numpy as np
-import scipy
-import skimage
+from _common import machine_info
 
 from radlab.data.synthetic import chest_phantoms, ct_phantoms
 
@@ -86,12 +83,7 @@ def main() -> None:
         "note": "on a shared machine (load average above the CPU count) the wall-clock rate "
                 "understates the code's speed; per_cpu_s is what one free core would give",
         "quick": args.quick,
-        "machine": {
-            "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "scikit-image": skimage.__version__,
-            "cpus": os.cpu_count(), "load_average_1min": load,
-            "platform": platform.platform(),
-        },
+        "machine": {**machine_info("numpy", "scipy", "scikit-image"), "load_average_1min": load},
     }
     print(json.dumps(result, indent=2))
 

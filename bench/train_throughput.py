@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # radlab from this checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling bench modules
+from _common import machine_info
 
 TARGET = 1.0
 
@@ -132,9 +132,7 @@ def main() -> None:
                      "epochs": args.epochs, "batch_size": args.batch_size,
                      "repeats": args.repeats, "quick": args.quick,
                      "rl_fit_dashboard": False},
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "tensorflow": tf.__version__,
-                    "keras": keras.__version__,
+        "machine": {**machine_info("tensorflow", "keras"),
                     "gpus": len(tf.config.list_physical_devices("GPU"))},
     }
     print(json.dumps(result, indent=2))

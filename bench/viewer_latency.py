@@ -28,7 +28,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -36,6 +35,7 @@ import types
 from pathlib import Path
 
 import numpy as np
+from _common import machine_info
 
 TARGET_MS = 33.0
 TARGET_SPEEDUP = 3.0
@@ -231,8 +231,6 @@ def main() -> None:
     args = parser.parse_args()
     runs = 8 if args.quick else max(5, args.runs)
 
-    import matplotlib
-
     from radlab.widgets import _base
 
     if not _base.ipympl_available():
@@ -264,8 +262,6 @@ def main() -> None:
               for r in (results["plain"], results["overlays"]))
     met_cpu = all(r["fast_cpu_ms"] <= TARGET_MS and r["speedup_cpu"] >= TARGET_SPEEDUP
                   for r in (results["plain"], results["overlays"]))
-    import ipympl
-
     print(json.dumps({
         "bench": "viewer_latency",
         "metric": "median ms of Python-side work per window/level update of a 512x512 image "
@@ -279,12 +275,8 @@ def main() -> None:
         "met_on_cpu_time": met_cpu,
         "note": "fast/naive_ms are wall-clock medians (targets judged on these); *_cpu_ms are "
                 "this thread's CPU time, the idle-machine latency when other processes compete",
-        "machine": {
-            "python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-            "matplotlib": matplotlib.__version__, "ipympl": ipympl.__version__,
-            "numpy": np.__version__, "load_avg_1min_before_after": [round(load_before[0], 2),
-                                                                     round(os.getloadavg()[0], 2)],
-        },
+        "machine": {**machine_info("matplotlib", "ipympl", "numpy"),
+                    "load_avg_1min_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
     }, indent=2))
 
 
