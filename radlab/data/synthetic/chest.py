@@ -561,9 +561,11 @@ def _render_anatomy(q, size, spacing, sigma_px, rng):
     # anterior ribs, fainter, run down towards the midline. Seen through the lungs.
     cage = ((au - 0.44) * (1.0 / 0.47)) ** 2 + ((v - 0.03) * (1.0 / 0.98)) ** 2
     cage = np.clip((1.0 - cage) * 6.0, 0.0, 1.0) * np.clip((au - 0.06) * inv_eps, 0.0, 1.0)
-    show = cage * (0.02 + 0.04 * depth)
-    lat = np.clip(au - 0.62, 0.0, None)
-    w = v + 0.40 * au - 0.38 * au * au - 2.2 * lat * lat
+    # Below the diaphragm the dense abdomen hides the lower ribs almost entirely.
+    abdomen = np.clip((v - 0.30) * 5.0, 0.0, 1.0)
+    show = cage * (0.02 * (1.0 - 0.85 * abdomen) + 0.04 * depth)
+    lat = np.clip(au - 0.55, 0.0, None)
+    w = v + 0.55 * au - 0.45 * au * au - 2.6 * lat * lat
     phase = w * (1.0 / q3["rib_sp"]) * (1.0 - 0.12 * w) + q3["rib_ph"]
     rib = np.clip((np.cos(phase * np.float32(2.0 * np.pi)) - 0.35) * (1.0 / 0.3), 0.0, 1.0)
     img += rib * show
