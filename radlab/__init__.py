@@ -57,8 +57,9 @@ _LAZY = {
     "show": "radlab.widgets",
 }
 _SUBMODULES = frozenset({
-    "cli", "course", "data", "doctor", "env", "errors", "exercises", "imaging", "models",
-    "plotting", "training", "widgets",
+    "activations", "cli", "convolution", "course", "data", "diagrams", "doctor", "env", "errors",
+    "exercises", "experiments", "features", "imaging", "metrics", "models", "plotting", "toy",
+    "training", "widgets",
 })
 
 __all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]

@@ -16,6 +16,7 @@ from .._lazy import lazy_attributes
 
 _LAZY = {
     "show": "radlab.widgets.viewer",
+    "feature_map_explorer": "radlab.widgets.feature_maps",
     # Only the class: a function named like its module (dashboard) would be shadowed by it.
     "Dashboard": "radlab.widgets.dashboard",
 }
