@@ -44,9 +44,15 @@ _LAZY = {
     "deidentify": "radlab.imaging",
     "deidentify_folder": "radlab.imaging",
     "metadata": "radlab.imaging",
-    # static plots
+    # static plots and diagrams
     "plot_image": "radlab.plotting",
     "plot_grid": "radlab.plotting",
+    "draw_network": "radlab.diagrams",
+    "draw_neuron": "radlab.diagrams",
+    "plot_activations": "radlab.diagrams",
+    "plot_gradient_descent": "radlab.diagrams",
+    "plot_history": "radlab.diagrams",
+    "plot_depth_sweep": "radlab.diagrams",
     # models and training
     "describe": "radlab.models",
     "fit": "radlab.training",
@@ -78,6 +84,10 @@ if TYPE_CHECKING:  # pragma: no cover - for IDEs and type checkers only
     from .imaging import (  # noqa: F401
         WINDOW_PRESETS, Image, auto_window, deidentify, deidentify_folder, metadata, read_dicom, read_image,
         read_nifti, read_series, window, write_nifti,
+    )
+    from .diagrams import (  # noqa: F401
+        draw_network, draw_neuron, plot_activations, plot_depth_sweep, plot_gradient_descent,
+        plot_history,
     )
     from .plotting import plot_grid, plot_image  # noqa: F401
     from .widgets import show  # noqa: F401

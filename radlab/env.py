@@ -238,14 +238,37 @@ def _plot_style() -> None:
     )
 
 
-def setup_notebook(seed: int = 0, *, verbose: bool = True) -> dict[str, Any]:
+def _enable_inline_figures() -> None:
+    """Show returned matplotlib figures inline in a Jupyter kernel.
+
+    radlab's plot helpers build figures without pyplot, and the inline display
+    hook is only installed once ``%matplotlib inline`` has run (or pyplot was
+    imported), so without this a returned figure prints as ``<Figure ...>``.
+    A learner who chose the interactive ``%matplotlib widget`` keeps it.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return
+    import matplotlib
+
+    backend = matplotlib.get_backend().lower()
+    if "ipympl" in backend or "widget" in backend:
+        return
+    shell.run_line_magic("matplotlib", "inline")
+
+
+def setup_notebook(seed: int = 0, *, verbose: bool = True) -> None:
     """Prepare a notebook: seeds, plot style, and one environment line.
 
     Call it in the first code cell of every notebook. It seeds Python's
     ``random``, NumPy and Keras (which seeds TensorFlow), sets radlab's plot
     style (grey colour map, nearest-neighbour images), and prints radlab,
     TensorFlow and Keras versions, the Keras backend, the device and whether
-    quick mode is on.
+    quick mode is on. In a Jupyter kernel it also turns on inline figures.
 
     Parameters
     ----------
@@ -256,8 +279,9 @@ def setup_notebook(seed: int = 0, *, verbose: bool = True) -> dict[str, Any]:
 
     Returns
     -------
-    dict
-        ``seed``, ``quick``, ``device`` (see :func:`device_info`) and ``line``.
+    None
+        Nothing, so the setup cell shows only the environment line; the same
+        facts are available from :func:`device_info` and :func:`is_quick`.
     """
     import numpy as np
 
@@ -267,6 +291,7 @@ def setup_notebook(seed: int = 0, *, verbose: bool = True) -> dict[str, Any]:
     import keras
 
     keras.utils.set_random_seed(seed)
+    _enable_inline_figures()
     _plot_style()
     device = device_info()
     line = environment_line(device)
@@ -274,4 +299,4 @@ def setup_notebook(seed: int = 0, *, verbose: bool = True) -> dict[str, Any]:
         print(line)
         if device["hint"]:
             print("  hint:", device["hint"])
-    return {"seed": seed, "quick": is_quick(), "device": device, "line": line}
+    return None

@@ -490,3 +490,13 @@ def test_output_layer_stays_float32_under_mixed_precision():
         keras.mixed_precision.set_dtype_policy("float32")
     assert cnn.get_layer("block1_conv").compute_dtype == "float16"
     assert cnn.output.dtype == "float32" and seg.output.dtype == "float32"
+
+
+def test_small_cnn_bn_momentum_reaches_every_batchnorm():
+    import keras
+
+    model = small_cnn((32, 32, 1), 1, depth=2, bn_momentum=0.9)
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == 2 and all(layer.momentum == 0.9 for layer in bns)
+    with pytest.raises(ValueError, match="bn_momentum"):
+        small_cnn((32, 32, 1), 1, bn_momentum=1.5)

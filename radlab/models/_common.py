@@ -116,7 +116,7 @@ def stem(shape: tuple, rescale: float | None):
 
 
 def conv_bn_relu(x, filters: int, kernel_size: int, name: str, *, batch_norm: bool = True,
-                 strides: int = 1, suffix: str = ""):
+                 strides: int = 1, suffix: str = "", bn_momentum: float = 0.99):
     """Conv2D ('same' padding) -> BatchNormalization -> ReLU.
 
     Layers are named ``<name>_conv<suffix>``, ``<name>_bn<suffix>``,
@@ -129,7 +129,7 @@ def conv_bn_relu(x, filters: int, kernel_size: int, name: str, *, batch_norm: bo
         kernel_initializer="he_normal", name=f"{name}_conv{suffix}",
     )(x)
     if batch_norm:
-        x = layers.BatchNormalization(name=f"{name}_bn{suffix}")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn{suffix}")(x)
     return layers.Activation("relu", name=f"{name}_relu{suffix}")(x)
 
 

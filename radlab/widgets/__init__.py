@@ -17,6 +17,7 @@ from .._lazy import lazy_attributes
 _LAZY = {
     "show": "radlab.widgets.viewer",
     "feature_map_explorer": "radlab.widgets.feature_maps",
+    "gradient_descent_explorer": "radlab.widgets.gradient_descent",
     # Only the class: a function named like its module (dashboard) would be shadowed by it.
     "Dashboard": "radlab.widgets.dashboard",
 }
