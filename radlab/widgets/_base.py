@@ -18,6 +18,7 @@ backend. :func:`_import_ipympl` keeps that call from taking effect.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import itertools
@@ -38,10 +39,30 @@ __all__ = [
     "new_figure_view",
     "observe",
     "UIPoller",
+    "Syncing",
 ]
 
 #: Most tracebacks kept in a widget's error area (a dragged slider can fail 100 times).
 MAX_ERRORS = 3
+
+# -- setting controls from code ------------------------------------------------------------
+class Syncing:
+    """Mixin for a widget's state class: set controls from code without their observers reacting.
+
+    Observers check ``self._syncing`` and return early; code that moves a slider to
+    match the state wraps the assignment in ``with self._sync():``.
+    """
+
+    _syncing = False
+
+    @contextlib.contextmanager
+    def _sync(self):
+        previous, self._syncing = self._syncing, True
+        try:
+            yield
+        finally:
+            self._syncing = previous
+
 
 # -- front-end events during a long cell ------------------------------------------------
 class UIPoller:

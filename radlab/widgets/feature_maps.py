@@ -26,13 +26,13 @@ not merely rescaled.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from typing import Sequence
 
 import numpy as np
 
 from ..activations import as_model_input, feature_maps, image_layers
 from . import _base
+from ._base import Syncing
 
 __all__ = ["feature_map_explorer", "MAX_IMAGES", "channel_grid"]
 
@@ -141,7 +141,7 @@ def channel_grid(maps: np.ndarray, limits: np.ndarray, ncols: int | None = None)
     return grid, ncols
 
 
-class _FeatureMapExplorer:
+class _FeatureMapExplorer(Syncing):
     """State and callbacks behind :func:`feature_map_explorer` (``explorer.state``)."""
 
     def __init__(self, model, images, *, titles, layer_names, layer, channel, image_index,
@@ -177,7 +177,6 @@ class _FeatureMapExplorer:
         self._maps: dict[str, np.ndarray] = {}
         self._limits: dict[str, np.ndarray] = {}
         self._grids: dict[tuple[str, int], tuple[np.ndarray, int]] = {}
-        self._syncing = False
         self.layer = layer if layer is not None else self.layer_names[0]
         if self.layer not in self.layer_names:
             raise ValueError(f"layer {self.layer!r} is not one of {self.layer_names}")
@@ -376,15 +375,6 @@ class _FeatureMapExplorer:
         else:
             self.outline.set_visible(False)
         self.view.request_draw()
-
-    @contextmanager
-    def _sync(self):
-        """Set widget values without their observers reacting."""
-        previous, self._syncing = self._syncing, True
-        try:
-            yield
-        finally:
-            self._syncing = previous
 
     # -- callbacks (wrapped by _base.guard) ------------------------------------------------
     def _on_layer(self, change) -> None:

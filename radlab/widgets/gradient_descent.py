@@ -18,6 +18,7 @@ import numpy as np
 from ..diagrams import CURVE_COLORS, _draw_loss_surface
 from ..toy import DescentPath, LineFit, gradient_descent_path, line_fit
 from . import _base
+from ._base import Syncing
 
 __all__ = ["gradient_descent_explorer"]
 
@@ -84,7 +85,7 @@ def _check_steps(steps: int) -> int:
     return int(steps)
 
 
-class _Explorer:
+class _Explorer(Syncing):
     """State and callbacks behind :func:`gradient_descent_explorer` (``explorer.state``)."""
 
     def __init__(self, problem: LineFit, *, lr, steps, start, interactive):
@@ -98,7 +99,6 @@ class _Explorer:
         self.steps = _check_steps(steps)
         self.start = problem.start.copy() if start is None else np.asarray(start, float).reshape(2)
         self.path: DescentPath = gradient_descent_path(self.lr, self.steps, self.start, problem)
-        self._syncing = False
 
         # -- figure, created once ------------------------------------------------------
         self.errors = _base.error_output()
@@ -152,13 +152,15 @@ class _Explorer:
     def set_lr(self, lr: float) -> None:
         """Show the path for learning rate ``lr`` (0.001-1); moves the slider."""
         self.lr = _check_lr(lr)
-        self._sync_slider(self.lr_slider, self.lr)
+        with self._sync():
+            self.lr_slider.value = self.lr
         self._update()
 
     def set_steps(self, steps: int) -> None:
         """Show ``steps`` gradient steps (1-200); moves the slider."""
         self.steps = _check_steps(steps)
-        self._sync_slider(self.steps_slider, self.steps)
+        with self._sync():
+            self.steps_slider.value = self.steps
         self._update()
 
     def set_start(self, w: float, b: float) -> None:
@@ -187,13 +189,6 @@ class _Explorer:
         self.status.value = _status_html(path, self.problem)
         if draw:
             self.view.request_draw()
-
-    def _sync_slider(self, slider, value) -> None:
-        previous, self._syncing = self._syncing, True
-        try:
-            slider.value = value
-        finally:
-            self._syncing = previous
 
     # -- callbacks (wrapped by _base.guard) ------------------------------------------------------
     def _on_lr_slider(self, change) -> None:

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from contextlib import contextmanager
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -67,6 +66,7 @@ from ..plotting import (
     mask_rgba,
 )
 from . import _base
+from ._base import Syncing
 
 __all__ = ["show"]
 
@@ -221,7 +221,7 @@ def _nice_step(span: float) -> float:
     return 10.0 ** math.floor(math.log10(span / 500.0)) if span > 0 else 1.0
 
 
-class _Viewer:
+class _Viewer(Syncing):
     """State and callbacks behind :func:`show` (reach it as ``show(...).state``)."""
 
     def __init__(
@@ -267,7 +267,6 @@ class _Viewer:
         self.width: float | None = None
         self.preset: str | None = None
         self.readout: dict | None = None
-        self._syncing = False
         self._slice_data = None
         self.box_artists: list = []
 
@@ -526,15 +525,6 @@ class _Viewer:
             if abs(c - center) < 1e-6 * max(1.0, abs(c)) and abs(w - width) < 1e-6 * max(1.0, w):
                 return key
         return "custom"
-
-    @contextmanager
-    def _sync(self):
-        """Set widget values without their observers reacting."""
-        previous, self._syncing = self._syncing, True
-        try:
-            yield
-        finally:
-            self._syncing = previous
 
     # -- callbacks (all wrapped by _base.guard) ------------------------------------------
     def _on_window_slider(self, change) -> None:
