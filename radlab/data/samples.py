@@ -75,7 +75,8 @@ SAMPLES: Mapping[str, SampleInfo] = MappingProxyType({
         modality="CT",
         description=(
             "Axial chest CT slice at the level of a thoracic vertebra, 128x128 "
-            "(downsized), 0.66 mm pixels, 5 mm slice; HU with air near -1000."
+            "(downsized), 0.66 mm pixels, 5 mm slice; in HU. The crop holds no outside "
+            "air: its darkest pixels are lung, about -850 HU."
         ),
         source=f"Downsized to 128x128 from 'CT1_UNC' of the {_NEMA}.",
         licence=f"Ships with pydicom (MIT licence). {_README}.",
