@@ -63,7 +63,7 @@ _LAZY = {
     "show": "radlab.widgets",
 }
 _SUBMODULES = frozenset({
-    "activations", "cli", "convolution", "course", "data", "diagrams", "doctor", "env", "errors",
+    "activations", "classification", "cli", "convolution", "course", "data", "diagrams", "doctor", "env", "errors",
     "exercises", "experiments", "features", "imaging", "metrics", "models", "plotting", "toy",
     "training", "widgets",
 })

@@ -13,6 +13,9 @@ __all__ = [
     "SeriesWarning",
     "ModelConfigError",
     "ModelNotCompiledError",
+    "ModelFileError",
+    "ModelFileNotFoundError",
+    "WeightsMismatchError",
     "DataFormatError",
     "DownloadError",
     "OfflineError",
@@ -46,6 +49,18 @@ class ModelConfigError(RadlabError, ValueError):
 
 class ModelNotCompiledError(RadlabError, RuntimeError):
     """``fit`` got a model that has not been compiled (no optimizer, no loss)."""
+
+
+class ModelFileError(RadlabError, OSError):
+    """A saved model or weights file cannot be used: corrupt, wrong format, unsafe."""
+
+
+class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
+    """The model or weights file does not exist."""
+
+
+class WeightsMismatchError(ModelFileError, ValueError):
+    """A weights file was saved from a different architecture than the model it is loaded into."""
 
 
 class DataFormatError(RadlabError, ValueError):

@@ -500,3 +500,11 @@ def test_small_cnn_bn_momentum_reaches_every_batchnorm():
     assert len(bns) == 2 and all(layer.momentum == 0.9 for layer in bns)
     with pytest.raises(ValueError, match="bn_momentum"):
         small_cnn((32, 32, 1), 1, bn_momentum=1.5)
+
+
+def test_resnet_bn_momentum_reaches_every_batchnorm():
+    import keras
+
+    model = resnet((28, 28, 1), 1, widths=(8, 16), blocks_per_stage=1, bn_momentum=0.9)
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) >= 4 and all(layer.momentum == 0.9 for layer in bns)

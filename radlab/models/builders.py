@@ -218,6 +218,7 @@ def resnet(
     widths: Sequence[int] = (16, 32, 64),
     blocks_per_stage: int = 2,
     stem_stride: int | None = None,
+    bn_momentum: float = 0.99,
     dropout: float = 0.0,
     output: str = "auto",
     rescale: float | None = None,
@@ -255,6 +256,8 @@ def resnet(
         of a 28 px image), 2 from 64 pixels, 4 (a stride-2 convolution and a
         2x2 max pooling) from 128 pixels, so the first stage works on 28-64
         pixel maps whatever the input size.
+    bn_momentum : float, default 0.99
+        BatchNormalization momentum, as in :func:`small_cnn` (0.9 for short runs).
     dropout : float, default 0.0
         Dropout rate before the output layer.
     output : {"auto", "sigmoid", "softmax", "linear"}, default "auto"
@@ -289,6 +292,7 @@ def resnet(
     widths = tuple(check_int("widths[i]", w, minimum=1) for w in widths)
     blocks_per_stage = check_int("blocks_per_stage", blocks_per_stage, minimum=1)
     dropout = check_rate("dropout", dropout)
+    bn_momentum = check_rate("bn_momentum", bn_momentum)
     head = head_activation(n_classes, output)
     if stem_stride is None:
         known = [d for d in shape[:2] if d is not None]
@@ -302,33 +306,33 @@ def resnet(
     )
 
     inputs, x = stem(shape, rescale)
-    x = conv_bn_relu(x, widths[0], 3, "stem", strides=min(stem_stride, 2))
+    x = conv_bn_relu(x, widths[0], 3, "stem", strides=min(stem_stride, 2), bn_momentum=bn_momentum)
     if stem_stride == 4:
         x = layers.MaxPooling2D(2, name="stem_pool")(x)
     for s, filters in enumerate(widths, start=1):
         for b in range(1, blocks_per_stage + 1):
             strides = 2 if (s > 1 and b == 1) else 1
-            x = _basic_block(x, filters, strides, f"stage{s}_block{b}")
+            x = _basic_block(x, filters, strides, f"stage{s}_block{b}", bn_momentum)
     outputs = pooled_head(x, n_classes, head, dropout)
     return keras.Model(inputs, outputs, name=name or "resnet")
 
 
-def _basic_block(x, filters: int, strides: int, name: str):
+def _basic_block(x, filters: int, strides: int, name: str, bn_momentum: float):
     from keras import layers
 
     shortcut = x
-    y = conv_bn_relu(x, filters, 3, name, strides=strides, suffix="1")
+    y = conv_bn_relu(x, filters, 3, name, strides=strides, suffix="1", bn_momentum=bn_momentum)
     y = layers.Conv2D(
         filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal",
         name=f"{name}_conv2",
     )(y)
-    y = layers.BatchNormalization(gamma_initializer="zeros", name=f"{name}_bn2")(y)
+    y = layers.BatchNormalization(momentum=bn_momentum, gamma_initializer="zeros", name=f"{name}_bn2")(y)
     if strides != 1 or x.shape[-1] != filters:
         shortcut = layers.Conv2D(
             filters, 1, strides=strides, use_bias=False, kernel_initializer="he_normal",
             name=f"{name}_shortcut",
         )(x)
-        shortcut = layers.BatchNormalization(name=f"{name}_shortcut_bn")(shortcut)
+        shortcut = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_shortcut_bn")(shortcut)
     y = layers.Add(name=f"{name}_add")([y, shortcut])
     return layers.Activation("relu", name=f"{name}_out")(y)
 

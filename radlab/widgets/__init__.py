@@ -18,6 +18,7 @@ _LAZY = {
     "show": "radlab.widgets.viewer",
     "feature_map_explorer": "radlab.widgets.feature_maps",
     "gradient_descent_explorer": "radlab.widgets.gradient_descent",
+    "operating_point_explorer": "radlab.widgets.operating_point",
     # Only the class: a function named like its module (dashboard) would be shadowed by it.
     "Dashboard": "radlab.widgets.dashboard",
 }

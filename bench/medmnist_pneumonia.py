@@ -1,0 +1,176 @@
+"""PneumoniaMNIST (28 px) with the notebook-06 recipe: test AUC and accuracy within a time cap.
+
+Trains :func:`radlab.classification.train_classifier` (the small ResNet, balanced
+class weights, cosine learning-rate decay, best-validation-AUC weights kept) from a
+fixed seed under a wall-clock cap, picks the threshold on the *validation* split
+(best accuracy), and reports on the official test split:
+
+* test AUC with its 95 % bootstrap interval, test accuracy at that threshold;
+* training time (wall clock of the fit call) and peak memory (``ru_maxrss`` of
+  this process, and the peak of Python allocations traced by ``tracemalloc``
+  during prediction and metrics, which excludes TensorFlow's own allocator);
+* targets: AUC >= 0.96, ACC >= 0.88, training <= 300 s - for the official data.
+
+Data: ``--path`` to the official ``pneumoniamnist.npz`` (28 px), else the copy in
+the radlab data directory (:func:`radlab.data.load_medmnist`). Nothing is
+downloaded: without the file it prints ``{"skipped": "no data"}`` and exits 0.
+
+``--synthetic`` writes an npz in the official format (uint8 ``(n, 28, 28)`` images,
+``(n, 1)`` labels, the six train/val/test arrays) from
+:func:`radlab.data.chest_phantoms` (64 px, resized to 28 with
+``skimage.transform.resize``) into a temporary folder and runs the same pipeline on
+it, so the whole recipe is exercised without the real data. The targets are for
+the official data; on phantoms they are reported but are not the point.
+
+Prints one JSON document.
+
+Usage: python bench/medmnist_pneumonia.py [--path FILE] [--synthetic] [--quick]
+       [--epochs N] [--batch-size N] [--time-limit S] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # radlab from this checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling bench modules
+from _common import machine_info  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+TARGETS = {"test_auc_min": 0.96, "test_acc_min": 0.88, "train_time_s_max": 300.0}
+#: PneumoniaMNIST's official split sizes and its ~74 % share of pneumonia images.
+OFFICIAL_COUNTS = {"train": 4708, "val": 524, "test": 624}
+PNEUMONIA_SHARE = 0.74
+
+
+def write_synthetic_npz(folder: Path, counts: dict[str, int], seed: int = 0) -> Path:
+    """Chest phantoms in PneumoniaMNIST's file format: 28 px uint8 images, (n, 1) uint8 labels."""
+    from skimage.transform import resize
+
+    from radlab.data import chest_phantoms
+
+    arrays = {}
+    for k, split in enumerate(("train", "val", "test")):
+        phantoms = chest_phantoms(counts[split], size=64, seed=seed + 101 * k, prevalence=PNEUMONIA_SHARE)
+        small = resize(phantoms.images, (len(phantoms.images), 28, 28), anti_aliasing=True)
+        arrays[f"{split}_images"] = np.clip(np.round(small * 255), 0, 255).astype(np.uint8)
+        arrays[f"{split}_labels"] = phantoms.labels.astype(np.uint8)[:, None]
+    path = folder / "pneumoniamnist.npz"
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def load(path: Path | None):
+    """The checked MedMNIST arrays, or None when there is no file."""
+    from radlab.data import load_medmnist
+
+    try:
+        if path is not None:
+            return load_medmnist("pneumoniamnist", path=path)
+        return load_medmnist("pneumoniamnist", size=28)
+    except FileNotFoundError:
+        return None
+
+
+def evaluate(data, *, epochs: int, batch_size: int, time_limit_s: float, seed: int, n_boot: int) -> dict:
+    from radlab.classification import predict_scores, train_classifier
+    from radlab.metrics import at_threshold, bootstrap_ci, choose_threshold
+
+    start = time.perf_counter()
+    model, history = train_classifier(
+        data.x_train, data.y_train, data.x_val, data.y_val, model="resnet", epochs=epochs,
+        batch_size=batch_size, class_weight="balanced", seed=seed, time_limit_s=time_limit_s,
+    )
+    train_time = time.perf_counter() - start
+
+    tracemalloc.start()
+    score_val = predict_scores(model, data.x_val)
+    threshold = choose_threshold(data.y_val, score_val, "accuracy")
+    score_test = predict_scores(model, data.x_test)
+    auc, low, high = bootstrap_ci(data.y_test, score_test, "auc", n_boot=n_boot, seed=seed)
+    point = at_threshold(data.y_test, score_test, threshold)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    y_test = np.asarray(data.y_test).reshape(-1)
+    accuracy = (point.tp + point.tn) / y_test.size
+    return {
+        "epochs_run": len(history.history["loss"]),
+        "best_epoch": history.params["best_epoch"],
+        "stopped_by_time_limit": history.params["stopped_by_time_limit"],
+        "train_time_s": round(train_time, 2),
+        "threshold_rule": "best accuracy on the validation split",
+        "threshold": round(threshold, 4),
+        "test_auc": round(auc, 4),
+        "test_auc_ci95": [round(low, 4), round(high, 4)],
+        "test_acc": round(accuracy, 4),
+        "test_sensitivity": round(point.sensitivity, 4),
+        "test_specificity": round(point.specificity, 4),
+        "val_auc_best": round(max(history.history.get("val_auc", [float("nan")])), 4),
+        "traced_python_peak_mib": round(traced_peak / 2**20, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--path", type=Path, help="the official pneumoniamnist.npz (28 px)")
+    parser.add_argument("--synthetic", action="store_true", help="run on phantoms in the official format")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--time-limit", type=float, default=300.0, help="training cap, seconds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-boot", type=int, default=1000)
+    args = parser.parse_args()
+    counts = dict(OFFICIAL_COUNTS)
+    if args.quick:
+        args.epochs, args.batch_size, args.time_limit, args.n_boot = 5, 32, 60.0, 200
+        counts = {"train": 1000, "val": 200, "test": 200}
+    elif args.synthetic:
+        counts = {"train": 2000, "val": 300, "test": 300}
+
+    report: dict = {"benchmark": "medmnist_pneumonia", "quick": args.quick}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.synthetic:
+            path = write_synthetic_npz(Path(tmp), counts, seed=args.seed)
+            report["data"] = "synthetic phantoms in the PneumoniaMNIST format (64 px resized to 28)"
+        else:
+            path = args.path
+            report["data"] = "PneumoniaMNIST (official npz, 28 px)"
+        data = load(path)
+        if data is None:
+            print(json.dumps({"benchmark": "medmnist_pneumonia", "skipped": "no data",
+                              "hint": "pass --path to pneumoniamnist.npz, or radlab fetch it; "
+                                      "--synthetic runs the pipeline on phantoms"}))
+            return 0
+        report["path"] = None if args.synthetic else str(data.path)
+        report["n"] = {s: int(len(getattr(data, f"x_{s}"))) for s in ("train", "val", "test")}
+        report["pneumonia_share_train"] = round(float(np.mean(data.y_train)), 3)
+        report["settings"] = {"model": "resnet", "epochs": args.epochs, "batch_size": args.batch_size,
+                              "time_limit_s": args.time_limit, "seed": args.seed, "class_weight": "balanced"}
+        report.update(evaluate(data, epochs=args.epochs, batch_size=args.batch_size,
+                               time_limit_s=args.time_limit, seed=args.seed, n_boot=args.n_boot))
+    report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    report["targets"] = TARGETS
+    report["met"] = {
+        "test_auc": report["test_auc"] >= TARGETS["test_auc_min"],
+        "test_acc": report["test_acc"] >= TARGETS["test_acc_min"],
+        "train_time": report["train_time_s"] <= TARGETS["train_time_s_max"],
+    }
+    report["targets_apply"] = not args.synthetic and not args.quick
+    report["machine"] = machine_info("tensorflow", "keras", "numpy", "scikit-learn")
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,611 @@
+"""The classification recipe of notebook 06: train, check, save and reload a binary classifier.
+
+``train_classifier`` is the whole recipe in one call, and each step is a plain
+function you can call on its own::
+
+    model, history = rl.classification.train_classifier(
+        data.x_train, data.y_train, data.x_val, data.y_val, epochs=20)
+    score_val = rl.classification.predict_scores(model, data.x_val)
+    threshold = rl.metrics.choose_threshold(data.y_val, score_val)   # on validation, never test
+    score_test = rl.classification.predict_scores(model, data.x_test)
+    print(rl.metrics.at_threshold(data.y_test, score_test, threshold))
+
+What the recipe does, and why:
+
+1. **Checks the inputs** (:func:`check_split`): one label per image, labels 0/1,
+   both classes in every split - a split with one class only makes AUC undefined
+   and usually means the split was not stratified.
+2. **Class imbalance**: weights from scikit-learn's
+   ``compute_class_weight("balanced")`` (each class contributes equally to the
+   loss), or :func:`oversample` the minority class instead.
+3. **Model**: :func:`radlab.models.resnet` (or ``small_cnn``, or your own model),
+   Adam with a cosine learning-rate decay, binary cross-entropy, AUC and accuracy.
+4. **Training** with :func:`radlab.fit` (seeded, ``tf.data`` pipeline, optional
+   augmentation and dashboard), an optional wall-clock limit, and the weights of
+   the epoch with the best validation AUC kept at the end.
+
+Saving (:func:`save_model`) writes the ``.keras`` file atomically, so an
+interrupted save never leaves half a file; :func:`load_model` loads with
+``safe_mode=True`` and :func:`load_weights_checked` turns Keras' shape errors into
+one that names the file, the layer shapes expected and found, and the fix.
+
+TensorFlow and Keras are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+import warnings
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+
+from .errors import DataFormatError, ModelFileError, ModelFileNotFoundError, WeightsMismatchError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+__all__ = [
+    "ModelFileError",
+    "ModelFileNotFoundError",
+    "WeightsMismatchError",
+    "build_classifier",
+    "check_split",
+    "class_weights",
+    "load_model",
+    "load_weights_checked",
+    "oversample",
+    "predict_scores",
+    "save_model",
+    "train_classifier",
+]
+
+#: Models :func:`train_classifier` can build by name.
+MODELS = ("resnet", "small_cnn")
+
+
+# ---------------------------------------------------------------------------
+# errors (candidates for radlab.errors)
+# ---------------------------------------------------------------------------
+# ---------------------------------------------------------------------------
+# input checks
+# ---------------------------------------------------------------------------
+def check_split(x, y, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """Check images and binary labels of one split; return ``x`` and labels as ``(n,)`` int.
+
+    Parameters
+    ----------
+    x : array, shape (n, H, W) or (n, H, W, C)
+        Images in pixels.
+    y : array_like of 0/1, shape (n,) or (n, 1)
+        One label per image (1 = finding present), e.g. MedMNIST's ``(n, 1)``.
+    split : str, default "train"
+        Name used in error messages ("train", "val", "test").
+
+    Returns
+    -------
+    (x, y) : ndarray, ndarray of int
+        ``x`` unchanged (as an array), ``y`` flattened to ``(n,)``.
+
+    Raises
+    ------
+    DataFormatError
+        Labels that do not match the images (both shapes are named), labels other
+        than 0/1, or a split with only one class.
+    """
+    x = np.asarray(x)
+    y_in = np.asarray(y)
+    if x.ndim not in (3, 4):
+        raise DataFormatError(
+            f"{split} images have shape {x.shape}; expected (n, height, width) or "
+            "(n, height, width, channels) in pixels"
+        )
+    y_flat = y_in[:, 0] if (y_in.ndim == 2 and y_in.shape[1] == 1) else y_in
+    if y_flat.ndim != 1 or y_flat.shape[0] != x.shape[0]:
+        raise DataFormatError(
+            f"{split} labels have shape {y_in.shape} but the {split} images have shape {x.shape}: "
+            f"give one 0/1 label per image, shape ({x.shape[0]},) or ({x.shape[0]}, 1)"
+        )
+    classes = np.unique(y_flat)
+    if not np.isin(classes, [0, 1]).all():
+        raise DataFormatError(
+            f"{split} labels must be 0 (no finding) or 1 (finding) for a binary classifier; "
+            f"found the values {classes[:10].tolist()}"
+        )
+    if classes.size < 2:
+        raise DataFormatError(
+            f"the {split} split has only one class ({int(classes[0])}) in its {y_flat.size} "
+            "images; a classifier needs both. Split with stratification, e.g. "
+            "sklearn.model_selection.train_test_split(x, y, stratify=y)"
+        )
+    return x, y_flat.astype(np.int64)
+
+
+def class_weights(y, mode: str | Mapping[int, float] | None = "balanced") -> dict[int, float] | None:
+    """Per-class loss weights for an imbalanced binary task.
+
+    Parameters
+    ----------
+    y : array_like of 0/1, shape (n,) or (n, 1)
+        Training labels.
+    mode : "balanced", dict or None, default "balanced"
+        ``"balanced"``: scikit-learn's ``compute_class_weight``, ``n / (2 * n_class)``,
+        so both classes weigh the same in the loss in total. A dict
+        ``{0: w0, 1: w1}`` is checked and returned. None: no weighting.
+
+    Returns
+    -------
+    dict or None
+        ``{0: w0, 1: w1}`` for ``rl.fit(..., class_weight=...)``.
+    """
+    if mode is None:
+        return None
+    if isinstance(mode, Mapping):
+        if set(mode) != {0, 1} or not all(np.isfinite(float(v)) and float(v) > 0 for v in mode.values()):
+            raise ValueError(f"class_weight must be {{0: w0, 1: w1}} with positive weights, got {dict(mode)!r}")
+        return {int(k): float(v) for k, v in mode.items()}
+    if mode != "balanced":
+        raise ValueError(f"class_weight must be 'balanced', None or a dict {{0: w0, 1: w1}}, got {mode!r}")
+    from sklearn.utils.class_weight import compute_class_weight
+
+    y = np.asarray(y).reshape(-1)
+    classes = np.array([0, 1])
+    if not np.isin(classes, y).all():
+        raise DataFormatError("class weights need both classes in the training labels; use a stratified split")
+    weights = compute_class_weight("balanced", classes=classes, y=y)
+    return {0: float(weights[0]), 1: float(weights[1])}
+
+
+def oversample(x, y, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Balance classes by drawing minority-class images again (with replacement).
+
+    The alternative to class weights: every epoch then sees as many positives
+    as negatives. Repeated images make over-fitting easier, so combine it with
+    augmentation. Use it on the training split only.
+
+    Parameters
+    ----------
+    x : array, shape (n, ...)
+        Images.
+    y : array_like of 0/1, shape (n,) or (n, 1)
+    seed : int or None, default 0
+
+    Returns
+    -------
+    (x, y) : arrays
+        ``2 * n_majority`` images in shuffled order; ``y`` keeps its shape convention.
+    """
+    x_arr, y_arr = np.asarray(x), np.asarray(y)
+    y_flat = y_arr[:, 0] if (y_arr.ndim == 2 and y_arr.shape[1] == 1) else y_arr
+    if y_flat.ndim != 1 or len(y_flat) != len(x_arr):
+        raise DataFormatError(
+            f"labels have shape {y_arr.shape} but the images have shape {x_arr.shape}: "
+            f"give one 0/1 label per image, shape ({len(x_arr)},) or ({len(x_arr)}, 1)"
+        )
+    if not (np.isin(y_flat, [0, 1]).all() and np.unique(y_flat).size == 2):
+        raise DataFormatError(
+            f"oversample needs 0/1 labels with both classes present; found {np.unique(y_flat)[:10].tolist()}. "
+            "Use a stratified split"
+        )
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(y_flat == 1), np.flatnonzero(y_flat == 0)
+    minority, majority = (pos, neg) if pos.size < neg.size else (neg, pos)
+    extra = rng.choice(minority, size=majority.size - minority.size, replace=True)
+    index = rng.permutation(np.concatenate([majority, minority, extra]))
+    return x_arr[index], y_arr[index]
+
+
+# ---------------------------------------------------------------------------
+# model, training, prediction
+# ---------------------------------------------------------------------------
+def build_classifier(model: Any, input_shape: tuple, *, learning_rate: float = 1e-3,
+                     decay_steps: int | None = None, bn_momentum: float | None = 0.9) -> keras.Model:
+    """A compiled binary classifier: a radlab model by name, or your own model compiled if needed.
+
+    Parameters
+    ----------
+    model : "resnet", "small_cnn" or keras.Model
+        Names build :func:`radlab.models.resnet` / :func:`radlab.models.small_cnn`
+        with one sigmoid output. A Keras model is used as it is (compiled here if
+        it is not compiled yet).
+    input_shape : tuple
+        ``(height, width)`` or ``(height, width, channels)`` in pixels.
+    learning_rate : float, default 1e-3
+        Adam's starting learning rate.
+    decay_steps : int, optional
+        Cosine decay of the learning rate to 0 over this many batches
+        (``epochs * batches per epoch``); None keeps it constant.
+    bn_momentum : float or None, default 0.9
+        Momentum of the BatchNormalization running statistics of a model built
+        by name. Keras' 0.99 needs several hundred batches before the statistics
+        used at validation time settle, so a short run validates badly; 0.9
+        settles in a few dozen. None keeps the builder's value. A model you pass
+        in is never changed.
+
+    Returns
+    -------
+    keras.Model
+        Compiled with binary cross-entropy and the metrics ``auc`` and ``accuracy``.
+    """
+    import keras
+
+    from .models import builders
+
+    if isinstance(model, str):
+        if model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS} or a keras.Model, got {model!r}")
+        model = getattr(builders, model)(tuple(input_shape), 1)
+        if bn_momentum is not None:
+            if not 0 <= bn_momentum < 1:
+                raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum!r}")
+            for layer in model.layers:
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.momentum = float(bn_momentum)
+    elif not isinstance(model, keras.Model):
+        raise TypeError(f"model must be one of {MODELS} or a keras.Model, got {type(model).__name__}")
+    if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
+        rate = (keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
+                if decay_steps else learning_rate)
+        model.compile(
+            optimizer=keras.optimizers.Adam(rate),
+            loss="binary_crossentropy",
+            metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
+        )
+    return model
+
+
+def _training_callbacks(time_limit_s: float | None, keep_best: bool):
+    """A wall-clock limit and best-epoch keeper, as Keras callbacks (defined here: Keras is lazy)."""
+    import keras
+
+    class TimeLimit(keras.callbacks.Callback):
+        """Stop after the batch during which ``seconds`` of training have passed."""
+
+        def __init__(self, seconds: float):
+            super().__init__()
+            self.seconds = float(seconds)
+            self.stopped = False
+
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if time.perf_counter() - self.start > self.seconds:
+                self.stopped = True
+                self.model.stop_training = True
+
+    class KeepBest(keras.callbacks.Callback):
+        """Restore the weights of the epoch with the highest validation AUC at the end."""
+
+        def __init__(self):
+            super().__init__()
+            self.best, self.best_epoch, self.weights = -np.inf, None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get("val_auc")
+            if value is not None and np.isfinite(value) and value > self.best:
+                self.best, self.best_epoch = float(value), epoch
+                self.weights = self.model.get_weights()
+
+        def on_train_end(self, logs=None):
+            if self.weights is not None:
+                self.model.set_weights(self.weights)
+
+    callbacks = []
+    if time_limit_s is not None:
+        if not float(time_limit_s) > 0:
+            raise ValueError(f"time_limit_s must be a positive number of seconds, got {time_limit_s!r}")
+        callbacks.append(TimeLimit(time_limit_s))
+    if keep_best:
+        callbacks.append(KeepBest())
+    return callbacks
+
+
+def train_classifier(
+    x_train,
+    y_train,
+    x_val,
+    y_val,
+    *,
+    model: Any = "resnet",
+    epochs: int,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    class_weight: str | Mapping[int, float] | None = "balanced",
+    augment: Any = None,
+    seed: int | None = 0,
+    dashboard: Any = False,
+    time_limit_s: float | None = None,
+    keep_best: bool = True,
+    callbacks: list | None = None,
+) -> tuple[keras.Model, keras.callbacks.History]:
+    """Train a binary image classifier (e.g. pneumonia vs normal) with the notebook-06 recipe.
+
+    Parameters
+    ----------
+    x_train, x_val : array, shape (n, H, W) or (n, H, W, C)
+        Images in pixels; ``uint8`` (0..255) is scaled to [0, 1] by the pipeline.
+    y_train, y_val : array_like of 0/1, shape (n,) or (n, 1)
+        One label per image (MedMNIST's ``(n, 1)`` works as it is).
+    model : "resnet", "small_cnn" or keras.Model, default "resnet"
+        See :func:`build_classifier`. A model you compiled yourself keeps its
+        optimizer and metrics (name an AUC metric ``"auc"`` for ``keep_best``).
+    epochs : int
+        Passes over the training data.
+    batch_size : int, default 64
+    learning_rate : float, default 1e-3
+        Adam's starting rate, decayed to 0 along a cosine over the ``epochs``.
+    class_weight : "balanced", dict or None, default "balanced"
+        See :func:`class_weights`. None when you :func:`oversample` instead.
+    augment : None, "radiograph" or keras.Layer, optional
+        Training augmentation (see :func:`radlab.data.as_dataset`; no left-right flips).
+    seed : int or None, default 0
+        Seeds weights, batch order and augmentation: the same seed gives the same
+        model on the CPU.
+    dashboard : bool or Dashboard, default False
+        The live training dashboard of :func:`radlab.fit`.
+    time_limit_s : float, optional
+        Stop after this many seconds of training (checked after every batch);
+        ``history.params["stopped_by_time_limit"]`` says whether it did.
+    keep_best : bool, default True
+        At the end, restore the weights of the epoch with the best validation AUC.
+    callbacks : list of keras.callbacks.Callback, optional
+        More callbacks for :func:`radlab.fit`.
+
+    Returns
+    -------
+    (model, history)
+        The trained model and the ``keras.callbacks.History``
+        (``history.history["val_auc"]``...).
+
+    Raises
+    ------
+    DataFormatError
+        Labels that do not match the images, labels other than 0/1, or a split
+        with a single class (see :func:`check_split`).
+    """
+    from .training import fit
+
+    x_train, y_train = check_split(x_train, y_train, "train")
+    x_val, y_val = check_split(x_val, y_val, "val")
+    if x_train.shape[1:] != x_val.shape[1:]:
+        raise DataFormatError(
+            f"train images have shape {x_train.shape[1:]} per image but val images {x_val.shape[1:]}: "
+            "both splits must have the same size and channels"
+        )
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
+    weights = class_weights(y_train, class_weight)
+    if seed is not None:
+        import keras
+
+        keras.utils.set_random_seed(int(seed))  # before the weights are initialised
+    steps = -(-len(x_train) // batch_size) * epochs
+    net = build_classifier(model, x_train.shape[1:], learning_rate=learning_rate, decay_steps=steps)
+    extra = _training_callbacks(time_limit_s, keep_best)
+    history = fit(
+        net, (x_train, y_train[:, None].astype(np.float32)),
+        validation_data=(x_val, y_val[:, None].astype(np.float32)), epochs=epochs,
+        batch_size=batch_size, augment=augment, dashboard=dashboard, seed=seed,
+        callbacks=[*extra, *(callbacks or [])], class_weight=weights,
+    )
+    limit = next((c for c in extra if hasattr(c, "stopped")), None)
+    best = next((c for c in extra if hasattr(c, "best_epoch")), None)
+    history.params = dict(history.params or {})
+    history.params["stopped_by_time_limit"] = bool(limit and limit.stopped)
+    history.params["best_epoch"] = None if best is None else best.best_epoch
+    history.params["class_weight"] = weights
+    return net, history
+
+
+def predict_scores(model, x, *, batch_size: int = 256) -> np.ndarray:
+    """The model's probability of the finding for each image, as a flat ``(n,)`` array.
+
+    Images go through the same input pipeline as in training
+    (:func:`radlab.data.as_dataset`, in order, not augmented).
+
+    Raises
+    ------
+    ValueError
+        Some predictions are NaN or infinite (training diverged, or the input has NaNs).
+    """
+    from .data.pipeline import as_dataset
+    from .metrics import check_finite_scores
+
+    x = np.asarray(x)
+    scores = model.predict(as_dataset(x, batch_size=batch_size, shuffle=False), verbose=0)
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 2 and scores.shape[1] == 1:
+        scores = scores[:, 0]
+    if scores.shape != (len(x),):
+        raise ValueError(
+            f"the model gives predictions of shape {scores.shape} for {len(x)} images; a binary "
+            "classifier needs one sigmoid output (n_classes=1)"
+        )
+    check_finite_scores(scores)
+    return scores
+
+
+# ---------------------------------------------------------------------------
+# saving and loading
+# ---------------------------------------------------------------------------
+def save_model(model, path: str | os.PathLike) -> Path:
+    """Save a model as a ``.keras`` file, atomically.
+
+    The model is written to a temporary file next to ``path`` and renamed over
+    it, so an interrupted save (kernel restart, full disk) leaves the previous
+    file intact instead of a truncated one.
+
+    Parameters
+    ----------
+    model : keras.Model
+    path : path-like
+        Must end in ``.keras``; missing folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    path = Path(path).expanduser()
+    if path.suffix != ".keras":
+        raise ValueError(
+            f"{path}: save the whole model as a '.keras' file (e.g. {path.with_suffix('.keras').name}); "
+            "for weights only use model.save_weights('name.weights.h5')"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """Load a ``.keras`` model saved by :func:`save_model` (or ``model.save``), in safe mode.
+
+    ``safe_mode=True`` refuses files that would run arbitrary Python code when
+    loaded (``Lambda`` layers with pickled functions): open only models you trust.
+
+    Raises
+    ------
+    ModelFileNotFoundError
+        No file at ``path``.
+    ModelFileError
+        Not a ``.keras`` file, truncated or corrupt, or refused by safe mode.
+    """
+    import keras
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ModelFileNotFoundError(
+            f"No model file at {path}. Save one with rl.classification.save_model(model, {str(path)!r}) "
+            "or check the path (relative paths start in the notebook's folder)."
+        )
+    if path.suffix != ".keras":
+        raise ModelFileError(
+            f"{path} is not a '.keras' model file. A '.weights.h5' file holds weights only: build the "
+            "model, then rl.classification.load_weights_checked(model, path)."
+        )
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path} is not a readable .keras file (not a zip archive): it is truncated or corrupt. "
+            "Save the model again with rl.classification.save_model."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file
+        if "safe_mode" in str(exc) or "unsafe" in str(exc).lower():
+            raise ModelFileError(
+                f"{path} contains code (e.g. a Lambda layer) that safe mode refuses to run. "
+                "Rebuild the model from radlab's builders, or, only if you trust the file, call "
+                "keras.saving.load_model(path, safe_mode=False)."
+            ) from exc
+        raise ModelFileError(
+            f"{path} could not be loaded as a Keras model ({type(exc).__name__}: {_first_line(exc)}). "
+            "It may be truncated, corrupt or from an incompatible Keras version; save it again "
+            "with rl.classification.save_model."
+        ) from exc
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else "")[:limit]
+
+
+def _file_weight_shapes(path: Path) -> list[tuple[int, ...]] | None:
+    """Shapes of all arrays in a Keras 3 weights file (``.weights.h5`` or inside ``.keras``)."""
+    import io
+
+    try:
+        import h5py
+
+        if path.suffix == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                source = io.BytesIO(archive.read("model.weights.h5"))
+        else:
+            source = path
+        shapes = []
+        with h5py.File(source, "r") as f:
+            f.visititems(lambda name, obj: shapes.append(tuple(obj.shape))
+                         if isinstance(obj, h5py.Dataset) else None)
+        return shapes
+    except Exception:  # noqa: BLE001 - only used to enrich the message
+        return None
+
+
+def load_weights_checked(model, path: str | os.PathLike):
+    """``model.load_weights(path)`` with an error that says what does not match and how to fix it.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built with the *same* builder and arguments as the model that was saved.
+    path : path-like
+        A ``.weights.h5`` file (``model.save_weights``) or a ``.keras`` file.
+
+    Returns
+    -------
+    keras.Model
+        ``model``, with the weights loaded.
+
+    Raises
+    ------
+    ModelFileNotFoundError
+        No file at ``path``.
+    WeightsMismatchError
+        The file holds weights of another architecture: the message names the
+        file, the first layer whose shapes differ (expected vs found), the
+        parameter counts, and the fix.
+    ModelFileError
+        The file cannot be read at all.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ModelFileNotFoundError(
+            f"No weights file at {path}. Save weights with model.save_weights('name.weights.h5') "
+            "or a whole model with rl.classification.save_model."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras warns once per layer before raising
+            model.load_weights(path)
+    except Exception as exc:  # noqa: BLE001
+        message = str(exc)
+        found = _file_weight_shapes(path)
+        expected = [tuple(w.shape) for w in model.weights]
+        details = []
+        match = re.search(r"Target variable: <Variable path=([^,\s]+)", message)
+        shapes = re.search(r"variable\.shape=(\([^)]*\)), Received: value\.shape=(\([^)]*\))", message)
+        if shapes:
+            layer = match.group(1) if match else "a layer"
+            details.append(f"{layer}: the model expects {shapes.group(1)}, the file has {shapes.group(2)}")
+        if found is not None:
+            details.append(
+                f"the model has {len(expected)} weight arrays ({sum(int(np.prod(s)) for s in expected):,} "
+                f"parameters), the file {len(found)} ({sum(int(np.prod(s)) for s in found):,} parameters)"
+            )
+        if shapes or found is not None:
+            raise WeightsMismatchError(
+                f"{path} holds weights of a different architecture than {model.name!r}: "
+                + "; ".join(details)
+                + ". Build the model with the same builder and arguments (widths, depth, input "
+                "shape, n_classes) as when the file was saved, or load the whole model with "
+                "rl.classification.load_model if it is a .keras file."
+            ) from exc
+        raise ModelFileError(
+            f"{path} could not be read as a weights file ({type(exc).__name__}: {_first_line(exc)}). "
+            "It may be truncated or corrupt; save the weights again."
+        ) from exc
+    return model
