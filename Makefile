@@ -13,11 +13,12 @@ PYTEST_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help install lab test test-unit test-notebooks bench student-copies hooks clean
+.PHONY: help install lab test test-unit test-notebooks test-ui chromium bench student-copies hooks clean
 
 help:
 	@echo "make lab    - install (first time) and start JupyterLab on notebooks/00_start_here.ipynb"
 	@echo "make test   - install/update and run unit tests + all notebooks in quick mode"
+	@echo "make test-ui - run the notebooks in JupyterLab in headless Chromium (widgets, dashboard)"
 	@echo "make bench  - run the benchmarks in bench/ (prints JSON)"
 	@echo "make student-copies - notebooks without solution cells, in build/student/"
 	@echo "make hooks  - install nbstripout so committed notebooks stay output-free"
@@ -54,8 +55,28 @@ test-notebooks: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=600 $(PYTEST_ARGS)
 
+# The browser test (tests/ui): JupyterLab from .venv, driven in headless Chromium by
+# Playwright. Playwright's own browser download needs the internet, so it uses a system
+# Chromium: Debian's package, installed here with apt-get when missing (as root).
+CHROMIUM ?= /usr/bin/chromium
+UI_NOTEBOOKS ?=
+UI_ENV := RADLAB_UI=1 RADLAB_CHROMIUM=$(CHROMIUM) UI_NOTEBOOKS="$(UI_NOTEBOOKS)" PYTHONHASHSEED=0
+
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "make test-ui: no Chromium at $(CHROMIUM), and apt-get needs root: the browser tests will be"; \
+		echo "  skipped. Install it (sudo apt-get install chromium) or run make CHROMIUM=/path/to/chrome test-ui."; \
+	fi
+
+test-ui: $(STAMP) chromium
+	$(UI_ENV) $(BIN)/python -m pytest tests/ui -p no:cacheprovider $(PYTEST_ARGS)
+
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/run_all.py
 
 student-copies: $(STAMP)
 	$(BIN)/radlab student-copies --out build/student

@@ -173,6 +173,9 @@ class Dashboard(keras.callbacks.Callback):
         Shortest time between progress-line refreshes, in s.
     curves_s : float, default 2.0
         Shortest time between redraws of the plots and sample panel, in s.
+    poll_s : float, default 1.0
+        Shortest time between checks for a Stop click while training runs, in s
+        (the longest a click waits, plus the current batch).
     budget : float, default 0.01
         Largest fraction of wall time the display may use (see module notes).
     mode : {"auto", "widget", "text", "silent"}, default "auto"
@@ -223,6 +226,7 @@ class Dashboard(keras.callbacks.Callback):
         preprocess: str | Callable | None = "as_dataset",
         refresh_s: float = 0.5,
         curves_s: float = 2.0,
+        poll_s: float = 1.0,
         budget: float = 0.01,
         mode: str = "auto",
         max_samples: int = 8,
@@ -244,6 +248,7 @@ class Dashboard(keras.callbacks.Callback):
         self.preprocess = preprocess
         self.refresh_s = float(refresh_s)
         self.curves_s = float(curves_s)
+        self.poll_s = float(poll_s)
         self.budget = float(budget)
         self.mode = _detect_mode() if mode == "auto" else mode
         self.samples = _split_samples(samples, max_samples)
@@ -253,6 +258,7 @@ class Dashboard(keras.callbacks.Callback):
 
         self._container = None
         self._poller = None  # delivers Stop clicks while the training cell runs
+        self._next_poll = 0.0
         self._view = None  # FigureView of the curves
         self._axes: dict[str, Any] = {}
         self._lines: dict[str, Any] = {}
@@ -489,8 +495,6 @@ class Dashboard(keras.callbacks.Callback):
             self._update_progress_state(batch, logs, start)
             if self._container is not None:
                 self._show_progress()
-                if self._poller is not None:
-                    self._poller.poll()  # deliver a Stop click made since the last refresh
             self.state.progress_refreshes += 1
         except Exception as exc:  # noqa: BLE001 - the display must never end training
             self._report(exc)
@@ -499,6 +503,23 @@ class Dashboard(keras.callbacks.Callback):
             self._next_progress = next_refresh_time(
                 now, now - start, interval=self.refresh_s, budget=self.budget
             )
+        self._poll_clicks(now)
+
+    def _poll_clicks(self, now: float) -> None:
+        """Deliver a Stop click made since the last poll; at most every ``poll_s`` seconds.
+
+        Called from progress ticks *and* epoch ends, so a click lands even when
+        epochs are shorter than the refresh interval. A poll costs a few ms (a
+        hop to jupyter-ui-poll's event-loop thread); it is kept out of the
+        display budget because it is what makes the Stop button work.
+        """
+        if self._poller is None or now < self._next_poll:
+            return
+        try:
+            self._poller.poll(2)  # a click is one message
+        except Exception as exc:  # noqa: BLE001
+            self._report(exc)
+        self._next_poll = time.perf_counter() + self.poll_s
 
     def _update_progress_state(self, batch, logs, now) -> None:
         s = self.state
@@ -587,6 +608,7 @@ class Dashboard(keras.callbacks.Callback):
         s.progress_refreshes += 1
         self._next_progress = next_refresh_time(
             now, time.perf_counter() - start, interval=self.refresh_s, budget=self.budget)
+        self._poll_clicks(time.perf_counter())
         # One point per curve says little: plots start after the second epoch (or
         # at the end of a one-epoch run), which also keeps the costlier first draw
         # (figure creation) out of short runs.
