@@ -31,3 +31,15 @@ def _guarded_connect(self, address):
 def _no_network(monkeypatch):
     """Tests never reach the internet; loopback (e.g. a local server in a test) is allowed."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture
+def no_pyplot_figures():
+    """Widgets build their figures without pyplot: none may be left registered with it."""
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    yield
+    leaked = sorted(set(plt.get_fignums()) - set(before))
+    plt.close("all")
+    assert not leaked, f"the widget registered figures {leaked} with pyplot"

@@ -7,7 +7,6 @@ import matplotlib
 matplotlib.use("agg")
 
 import ipywidgets as widgets  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.backend_bases import MouseEvent  # noqa: E402
@@ -34,11 +33,7 @@ def images():
     return x
 
 
-@pytest.fixture(autouse=True)
-def _no_figure_leaks():
-    before = plt.get_fignums()
-    yield
-    assert plt.get_fignums() == before, "the explorer must not register figures with pyplot"
+pytestmark = pytest.mark.usefixtures("no_pyplot_figures")
 
 
 def _click(state, ax, x, y):

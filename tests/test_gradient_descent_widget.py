@@ -7,7 +7,6 @@ import matplotlib
 matplotlib.use("agg")
 
 import ipywidgets as widgets  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -18,11 +17,7 @@ from radlab.widgets.gradient_descent import MAX_STEPS, gradient_descent_explorer
 MODES = [False] + ([None] if _base.ipympl_available() else [])
 
 
-@pytest.fixture(autouse=True)
-def _no_figure_leaks():
-    before = plt.get_fignums()
-    yield
-    assert plt.get_fignums() == before, "the widget must not register figures with pyplot"
+pytestmark = pytest.mark.usefixtures("no_pyplot_figures")
 
 
 @pytest.fixture(params=MODES, ids=lambda m: "static" if m is False else "ipympl")

@@ -8,7 +8,6 @@ import matplotlib
 matplotlib.use("agg")
 
 import ipywidgets as widgets  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -23,11 +22,7 @@ Y = rng.integers(0, 2, 200)
 S = 1 / (1 + np.exp(-(2.5 * (Y - 0.5) + rng.normal(0, 1, 200))))
 
 
-@pytest.fixture(autouse=True)
-def _no_figure_leaks():
-    before = plt.get_fignums()
-    yield
-    assert plt.get_fignums() == before, "the widget must not register figures with pyplot"
+pytestmark = pytest.mark.usefixtures("no_pyplot_figures")
 
 
 @pytest.fixture(params=MODES, ids=lambda m: "static" if m is False else "ipympl")

@@ -14,7 +14,6 @@ import matplotlib
 matplotlib.use("agg")
 
 import ipywidgets as widgets  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.backend_bases import MouseEvent  # noqa: E402
@@ -49,12 +48,7 @@ def ct_image(ct):
     return Image(ct, spacing=(0.7, 0.7), units="HU", modality="CT", window=(40.0, 400.0))
 
 
-@pytest.fixture(autouse=True)
-def _no_figure_leaks():
-    before = plt.get_fignums()
-    yield
-    assert plt.get_fignums() == before, "the viewer must not register figures with pyplot"
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("no_pyplot_figures")
 
 
 def _rgb(state):
