@@ -126,6 +126,24 @@ def test_notebook_runs_in_jupyterlab_and_its_widgets_render(run_notebook, path):
     print(f"{notebook.name}: Run All in {seconds:.1f} s, {widget_outputs} widget outputs")
 
 
+def _slider_handle(cell, label: str):
+    """The handle of the ipywidgets slider whose description starts with ``label``."""
+    slider = cell.locator(".widget-hslider").filter(
+        has=cell.page.locator(".widget-label", has_text=re.compile(rf"^{re.escape(label)}")))
+    return slider.locator("[role=slider]")
+
+
+def _drag_to(page, handle, fraction: float) -> None:
+    """Drag a slider handle with the mouse to ``fraction`` (0..1) of its track, as a user does."""
+    track = handle.locator("xpath=ancestor::*[contains(@class, 'noUi-base')]").bounding_box()
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(track["x"] + fraction * track["width"], y, steps=8)
+    page.mouse.up()
+
+
 def test_viewer_canvas_redraws_when_the_width_slider_moves(run_notebook):
     notebook, _ = run_notebook(VIEWER_NOTEBOOK)
     page = notebook.page
@@ -138,17 +156,9 @@ def test_viewer_canvas_redraws_when_the_width_slider_moves(run_notebook):
     before = canvas.screenshot(path=str(ARTIFACTS / "viewer_before.png"))
     assert grey_pixels(before).std() > 10, "the viewer canvas is blank"
 
-    slider = cell.locator(".widget-hslider").filter(
-        has=page.locator(".widget-label", has_text=re.compile(r"^Width")))
-    handle = slider.locator("[role=slider]")
+    handle = _slider_handle(cell, "Width")
     width_before = float(handle.get_attribute("aria-valuenow"))
-    track = slider.locator(".noUi-base").bounding_box()
-    box = handle.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(track["x"] + 0.75 * track["width"], y, steps=8)
-    page.mouse.up()
+    _drag_to(cell.page, handle, 0.75)
 
     deadline, change = time.monotonic() + 20, 0.0
     while time.monotonic() < deadline:
@@ -261,3 +271,100 @@ def test_dashboard_draws_curves_and_its_stop_button_ends_training(page, lab, das
     assert seconds <= STOP_WITHIN_S, (
         f"Stop took {seconds:.1f} s to end training (more than {STOP_WITHIN_S:g} s): the "
         f"dashboard does not poll for the click often enough.")
+
+
+# -- the operating-point explorer (notebook 06) --------------------------------------------
+EXPLORER_CELL = """\
+# The operating-point explorer of notebook 06 in a browser, on scores of a made-up classifier.
+import numpy as np
+import radlab as rl
+rl.setup_notebook()
+rng = np.random.default_rng(0)
+y_true = np.r_[np.zeros(300), np.ones(200)].astype(int)
+y_score = 1 / (1 + np.exp(-(rng.normal(size=500) + 2.0 * y_true - 1.0)))
+explorer = rl.widgets.operating_point_explorer(y_true, y_score, threshold=0.2)
+explorer"""
+
+
+@pytest.fixture
+def explorer_notebook(lab):
+    """A one-cell notebook showing the explorer, under artifacts/ui/ (git-ignored)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(EXPLORER_CELL)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "operating_point.ipynb"
+    nbformat.write(nb, path)
+    relative = str(path.relative_to(REPO))
+    yield relative
+    lab.close_session(relative)
+
+
+def _wait_for_change(read, before, timeout: float = 20, stable_s: float = 1.0):
+    """Poll ``read()`` until it differs from ``before`` and then holds still for ``stable_s``.
+
+    A dragged slider with ``continuous_update`` sends intermediate values, and their
+    updates arrive one after another: only the settled value is the slider's last one.
+    """
+    deadline, value = time.monotonic() + timeout, read()
+    while value == before and time.monotonic() < deadline:
+        time.sleep(0.25)
+        value = read()
+    held_since = time.monotonic()
+    while time.monotonic() - held_since < stable_s and time.monotonic() < deadline:
+        time.sleep(0.25)
+        latest = read()
+        if latest != value:
+            value, held_since = latest, time.monotonic()
+    return value
+
+
+def test_operating_point_explorer_responds_live_to_its_sliders(page, lab, explorer_notebook):
+    notebook = Notebook(page, lab, explorer_notebook).open()
+    notebook.run_all()
+    notebook.wait_until_done(RUN_ALL_TIMEOUT_S)
+    _settle_widgets(notebook)
+    found = problems(notebook.cells(), notebook.name)
+    assert not found, _failure(found, notebook)
+    cell = notebook.cell("# The operating-point explorer")
+    canvas = cell.locator(".jupyter-matplotlib-canvas-div").first
+    assert canvas.count(), ("the explorer shows no ipympl canvas; its output reads: "
+                            f"{cell.locator('.jp-Cell-outputArea').inner_text()[:300]!r}")
+    table = cell.locator(".widget-html table").first
+    summary = cell.locator(".widget-html", has_text="at prevalence").first
+    roc_before = canvas.screenshot(path=str(ARTIFACTS / "operating_point_before.png"))
+    table_before, summary_before = table.inner_text(), summary.inner_text()
+    counts_before = [int(v) for v in re.findall(r"(?:TN|FP|FN|TP) (\d+)", table_before)]
+    assert sum(counts_before) == 500, f"the confusion matrix does not add up to 500 cases: {table_before!r}"
+
+    # Threshold 0.2 -> high: fewer positive calls, so TP + FP falls and the marker moves.
+    _drag_to(page, _slider_handle(cell, "Threshold"), 0.8)
+    table_after = _wait_for_change(table.inner_text, table_before)
+    counts_after = [int(v) for v in re.findall(r"(?:TN|FP|FN|TP) (\d+)", table_after)]
+    tn, fp, fn, tp = counts_before
+    tn2, fp2, fn2, tp2 = counts_after
+    assert tp2 + fp2 < tp + fp, f"a higher threshold must call fewer cases positive: {table_before!r} -> {table_after!r}"
+    assert sum(counts_after) == 500
+    roc_after, change = roc_before, 0.0
+    deadline = time.monotonic() + 20
+    while change <= 0.05 and time.monotonic() < deadline:
+        roc_after = canvas.screenshot()
+        change = mean_abs_difference(roc_before, roc_after)
+        time.sleep(0.25)
+    (ARTIFACTS / "operating_point_after.png").write_bytes(roc_after)
+    assert change > 0.05, ("the confusion matrix changed but the ROC marker did not move on the canvas "
+                           f"(mean grey difference {change:.3f}); see artifacts/ui/operating_point_*.png")
+
+    # Prevalence: PPV at the stated prevalence changes; the confusion matrix does not.
+    summary_mid = summary.inner_text()
+    assert summary_mid != summary_before
+    _drag_to(page, _slider_handle(cell, "Prevalence"), 0.05)
+    summary_after = _wait_for_change(summary.inner_text, summary_mid)
+    ppv = [re.search(r"at prevalence ([\d.]+)%: PPV ([\d.]+)%", text) for text in (summary_mid, summary_after)]
+    assert all(ppv), f"no 'at prevalence ..: PPV ..' line in {summary_mid!r} / {summary_after!r}"
+    (p_mid, ppv_mid), (p_low, ppv_low) = ((float(m.group(1)), float(m.group(2))) for m in ppv)
+    assert p_low < p_mid and ppv_low < ppv_mid, (
+        f"moving prevalence {p_mid}% -> {p_low}% must lower the PPV: {ppv_mid}% -> {ppv_low}%")
+    assert table.inner_text() == table_after, "prevalence must not change the confusion matrix"
+    found = problems(notebook.cells(), notebook.name)
+    assert not found, _failure(found, notebook)
