@@ -16,9 +16,10 @@ the radlab data directory (:func:`radlab.data.load_medmnist`). Nothing is
 downloaded: without the file it prints ``{"skipped": "no data"}`` and exits 0.
 
 ``--synthetic`` writes an npz in the official format (uint8 ``(n, 28, 28)`` images,
-``(n, 1)`` labels, the six train/val/test arrays) from
-:func:`radlab.data.chest_phantoms` (64 px, resized to 28 with
-``skimage.transform.resize``) into a temporary folder and runs the same pipeline on
+``(n, 1)`` labels, the six train/val/test arrays) with
+:func:`radlab.data.write_synthetic_pneumoniamnist` (chest phantoms at 64 px resized
+to 28, 74 % pneumonia in train and val and 62.5 % in test, as in the real splits)
+into a temporary folder and runs the same pipeline on
 it, so the whole recipe is exercised without the real data. The targets are for
 the official data; on phantoms they are reported but are not the point.
 
@@ -47,31 +48,15 @@ from _common import machine_info  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from radlab.data import write_synthetic_pneumoniamnist  # noqa: E402
+
 #: The threshold is chosen on the validation split before the test split is seen. Youden's J
 #: does not depend on prevalence, and PneumoniaMNIST's test split has 62.5 % pneumonia against
 #: 74 % in train and val: a best-accuracy threshold would be tuned to the wrong prevalence.
 THRESHOLD_RULE = "youden"
 TARGETS = {"test_auc_min": 0.96, "test_acc_min": 0.88, "train_time_s_max": 300.0}
-#: PneumoniaMNIST's official split sizes and its ~74 % share of pneumonia images.
+#: PneumoniaMNIST's official split sizes.
 OFFICIAL_COUNTS = {"train": 4708, "val": 524, "test": 624}
-PNEUMONIA_SHARE = 0.74
-
-
-def write_synthetic_npz(folder: Path, counts: dict[str, int], seed: int = 0) -> Path:
-    """Chest phantoms in PneumoniaMNIST's file format: 28 px uint8 images, (n, 1) uint8 labels."""
-    from skimage.transform import resize
-
-    from radlab.data import chest_phantoms
-
-    arrays = {}
-    for k, split in enumerate(("train", "val", "test")):
-        phantoms = chest_phantoms(counts[split], size=64, seed=seed + 101 * k, prevalence=PNEUMONIA_SHARE)
-        small = resize(phantoms.images, (len(phantoms.images), 28, 28), anti_aliasing=True)
-        arrays[f"{split}_images"] = np.clip(np.round(small * 255), 0, 255).astype(np.uint8)
-        arrays[f"{split}_labels"] = phantoms.labels.astype(np.uint8)[:, None]
-    path = folder / "pneumoniamnist.npz"
-    np.savez_compressed(path, **arrays)
-    return path
 
 
 def load(path: Path | None):
@@ -86,14 +71,16 @@ def load(path: Path | None):
         return None
 
 
-def evaluate(data, *, epochs: int, batch_size: int, time_limit_s: float, seed: int, n_boot: int) -> dict:
+def evaluate(data, *, model: str, learning_rate: float, augment: str | None, epochs: int, batch_size: int,
+             time_limit_s: float, seed: int, n_boot: int) -> dict:
     from radlab.classification import predict_scores, train_classifier
     from radlab.metrics import at_threshold, bootstrap_ci, choose_threshold
 
     start = time.perf_counter()
     model, history = train_classifier(
-        data.x_train, data.y_train, data.x_val, data.y_val, model="resnet", epochs=epochs,
-        batch_size=batch_size, class_weight="balanced", seed=seed, time_limit_s=time_limit_s,
+        data.x_train, data.y_train, data.x_val, data.y_val, model=model, learning_rate=learning_rate,
+        augment=augment, epochs=epochs, batch_size=batch_size, class_weight="balanced", seed=seed,
+        time_limit_s=time_limit_s,
     )
     train_time = time.perf_counter() - start
 
@@ -134,6 +121,9 @@ def main() -> int:
     parser.add_argument("--path", type=Path, help="the official pneumoniamnist.npz (28 px)")
     parser.add_argument("--synthetic", action="store_true", help="run on phantoms in the official format")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--model", default="resnet", choices=["resnet", "small_cnn"])
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--augment", default=None, help="augmentation preset, e.g. radiograph")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--time-limit", type=float, default=300.0, help="training cap, seconds")
@@ -144,14 +134,13 @@ def main() -> int:
     if args.quick:
         args.epochs, args.batch_size, args.time_limit, args.n_boot = 5, 32, 60.0, 200
         counts = {"train": 1000, "val": 200, "test": 200}
-    elif args.synthetic:
-        counts = {"train": 2000, "val": 300, "test": 300}
 
     report: dict = {"benchmark": "medmnist_pneumonia", "quick": args.quick}
     with tempfile.TemporaryDirectory() as tmp:
         if args.synthetic:
-            path = write_synthetic_npz(Path(tmp), counts, seed=args.seed)
-            report["data"] = "synthetic phantoms in the PneumoniaMNIST format (64 px resized to 28)"
+            path = write_synthetic_pneumoniamnist(Path(tmp) / "pneumoniamnist.npz", counts, seed=args.seed)
+            report["data"] = ("synthetic phantoms in the PneumoniaMNIST format (64 px resized to 28; "
+                              "pneumonia shares as in the real splits)")
         else:
             path = args.path
             report["data"] = "PneumoniaMNIST (official npz, 28 px)"
@@ -164,9 +153,11 @@ def main() -> int:
         report["path"] = None if args.synthetic else str(data.path)
         report["n"] = {s: int(len(getattr(data, f"x_{s}"))) for s in ("train", "val", "test")}
         report["pneumonia_share_train"] = round(float(np.mean(data.y_train)), 3)
-        report["settings"] = {"model": "resnet", "epochs": args.epochs, "batch_size": args.batch_size,
+        report["settings"] = {"model": args.model, "learning_rate": args.learning_rate,
+                              "augment": args.augment, "epochs": args.epochs, "batch_size": args.batch_size,
                               "time_limit_s": args.time_limit, "seed": args.seed, "class_weight": "balanced"}
-        report.update(evaluate(data, epochs=args.epochs, batch_size=args.batch_size,
+        report.update(evaluate(data, model=args.model, learning_rate=args.learning_rate, augment=args.augment,
+                               epochs=args.epochs, batch_size=args.batch_size,
                                time_limit_s=args.time_limit, seed=args.seed, n_boot=args.n_boot))
     report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["targets"] = TARGETS

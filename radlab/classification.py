@@ -54,15 +54,22 @@ __all__ = [
     "ModelFileError",
     "ModelFileNotFoundError",
     "WeightsMismatchError",
+    "IMBALANCE_STRATEGIES",
+    "ImbalanceComparison",
     "build_classifier",
+    "build_multilabel_classifier",
+    "check_multilabel_split",
     "check_split",
     "class_weights",
+    "compare_imbalance",
     "load_model",
     "load_weights_checked",
     "oversample",
+    "predict_multilabel_scores",
     "predict_scores",
     "save_model",
     "train_classifier",
+    "train_multilabel_classifier",
 ]
 
 #: Models :func:`train_classifier` can build by name.
@@ -609,3 +616,299 @@ def load_weights_checked(model, path: str | os.PathLike):
             "It may be truncated or corrupt; save the weights again."
         ) from exc
     return model
+
+
+# ---------------------------------------------------------------------------
+# notebook 06, part 2: imbalance strategies compared, and multi-label findings
+# ---------------------------------------------------------------------------
+#: The ways :func:`compare_imbalance` can treat the class imbalance.
+IMBALANCE_STRATEGIES = ("none", "class weights", "oversampling")
+
+
+class ImbalanceComparison:
+    """What :func:`compare_imbalance` found: one row per strategy, and the trained models.
+
+    Attributes
+    ----------
+    rows : list of dict
+        Per strategy: ``strategy``, ``val_auc``, ``test_auc``, and the test
+        ``sensitivity`` and ``specificity`` at ``threshold``, ``seconds`` of training.
+    models : dict
+        Strategy -> trained keras.Model.
+    threshold : float
+        The fixed threshold of the sensitivity/specificity columns.
+    """
+
+    def __init__(self, rows: list[dict], models: dict, threshold: float):
+        self.rows, self.models, self.threshold = rows, models, float(threshold)
+
+    def row(self, strategy: str) -> dict:
+        """The row of one strategy, e.g. ``comparison.row("class weights")["test_auc"]``."""
+        for row in self.rows:
+            if row["strategy"] == strategy:
+                return row
+        raise KeyError(f"no strategy {strategy!r}; compared: {[r['strategy'] for r in self.rows]}")
+
+    def __str__(self) -> str:
+        head = (f"{'strategy':<14} {'val AUC':>8} {'test AUC':>9} "
+                f"{'sens@' + format(self.threshold, '.2g'):>9} {'spec@' + format(self.threshold, '.2g'):>9}"
+                f" {'train s':>8}")
+        lines = [head, "-" * len(head)]
+        for r in self.rows:
+            lines.append(f"{r['strategy']:<14} {r['val_auc']:>8.3f} {r['test_auc']:>9.3f} "
+                         f"{r['sensitivity']:>9.3f} {r['specificity']:>9.3f} {r['seconds']:>8.0f}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def compare_imbalance(
+    x_train,
+    y_train,
+    x_val,
+    y_val,
+    x_test,
+    y_test,
+    *,
+    epochs: int,
+    strategies: tuple[str, ...] = IMBALANCE_STRATEGIES,
+    threshold: float = 0.5,
+    seed: int | None = 0,
+    **train_kwargs: Any,
+) -> ImbalanceComparison:
+    """Train the same classifier with each way of handling class imbalance and compare them.
+
+    ``"none"`` trains on the data as they are; ``"class weights"`` weighs each class
+    so both count equally in the loss (:func:`class_weights`, "balanced");
+    ``"oversampling"`` repeats minority-class films until the classes are even
+    (:func:`oversample`), without weights. Everything else (model, seed, epochs) is
+    the same, so the differences come from the strategy (and training noise).
+
+    Parameters
+    ----------
+    x_train, y_train, x_val, y_val, x_test, y_test : arrays
+        Images and 0/1 labels ``(n,)`` or ``(n, 1)`` of the three splits.
+    epochs : int
+        Epochs for each training run (oversampling's epochs hold more films).
+    strategies : tuple of str, default all of :data:`IMBALANCE_STRATEGIES`
+    threshold : float, default 0.5
+        The fixed threshold at which sensitivity and specificity are reported: the
+        one a model is used at when nobody chooses one.
+    seed : int or None, default 0
+    **train_kwargs
+        Passed to :func:`train_classifier` (``model``, ``batch_size``, ``augment``...),
+        except ``class_weight``, which the strategy sets.
+
+    Returns
+    -------
+    ImbalanceComparison
+        ``rows`` (AUCs, sensitivity, specificity, seconds), ``models``; ``print`` it
+        for a table.
+
+    Raises
+    ------
+    ValueError
+        An unknown strategy, or ``class_weight`` among ``train_kwargs``.
+    """
+    from .metrics import at_threshold, roc_points
+
+    unknown = [s for s in strategies if s not in IMBALANCE_STRATEGIES]
+    if unknown or not strategies:
+        raise ValueError(f"strategies must be some of {IMBALANCE_STRATEGIES}, got {strategies!r}")
+    if "class_weight" in train_kwargs:
+        raise ValueError("compare_imbalance sets class_weight itself (per strategy); leave it out")
+    x_test, y_test = check_split(x_test, y_test, "test")
+    rows, models = [], {}
+    for strategy in strategies:
+        x, y = (oversample(x_train, y_train, seed=seed) if strategy == "oversampling"
+                else (x_train, y_train))
+        start = time.perf_counter()
+        model, history = train_classifier(
+            x, y, x_val, y_val, epochs=epochs, seed=seed,
+            class_weight="balanced" if strategy == "class weights" else None, **train_kwargs)
+        seconds = time.perf_counter() - start
+        score_val = predict_scores(model, x_val)
+        score_test = predict_scores(model, x_test)
+        point = at_threshold(y_test, score_test, threshold)
+        rows.append({
+            "strategy": strategy, "val_auc": roc_points(y_val, score_val).auc,
+            "test_auc": roc_points(y_test, score_test).auc, "sensitivity": point.sensitivity,
+            "specificity": point.specificity, "seconds": seconds,
+            "best_epoch": history.params.get("best_epoch"),
+        })
+        models[strategy] = model
+    return ImbalanceComparison(rows, models, threshold)
+
+
+def check_multilabel_split(x, y, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """Check images and multi-label 0/1 labels ``(n, k)`` of one split; return labels as float32.
+
+    Parameters
+    ----------
+    x : array, shape (n, H, W) or (n, H, W, C)
+        Images in pixels.
+    y : array_like of 0/1, shape (n, k)
+        One column per finding (ChestMNIST: k = 14).
+    split : str, default "train"
+        Name used in error messages.
+
+    Returns
+    -------
+    (x, y) : ndarray, ndarray of float32 (n, k)
+
+    Raises
+    ------
+    DataFormatError
+        Labels that are not ``(n, k)`` for the ``n`` images, or values other than 0/1.
+    """
+    x, y_in = np.asarray(x), np.asarray(y)
+    if x.ndim not in (3, 4):
+        raise DataFormatError(f"{split} images have shape {x.shape}; expected (n, height, width) "
+                              "or (n, height, width, channels) in pixels")
+    if y_in.ndim != 2 or y_in.shape[0] != x.shape[0]:
+        raise DataFormatError(
+            f"{split} labels have shape {y_in.shape} but the {split} images have shape {x.shape}: "
+            f"a multi-label task needs one 0/1 column per finding, shape ({x.shape[0]}, n_findings)")
+    if not np.isin(np.unique(y_in), [0, 1]).all():
+        raise DataFormatError(f"{split} labels must be 0 (absent) or 1 (present); found the values "
+                              f"{np.unique(y_in)[:10].tolist()}")
+    return x, y_in.astype(np.float32)
+
+
+def build_multilabel_classifier(model: Any, input_shape: tuple, n_findings: int, *,
+                                learning_rate: float = 1e-3, decay_steps: int | None = None,
+                                bn_momentum: float | None = 0.9) -> keras.Model:
+    """A compiled multi-label classifier: one independent sigmoid per finding.
+
+    Parameters
+    ----------
+    model : "resnet" or "small_cnn"
+        :func:`radlab.models.resnet` / :func:`radlab.models.small_cnn` with
+        ``n_findings`` sigmoid outputs (``output="sigmoid"``).
+    input_shape : tuple
+        ``(height, width)`` or ``(height, width, channels)`` in pixels.
+    n_findings : int
+        Number of findings (label columns), >= 1.
+    learning_rate, decay_steps, bn_momentum
+        As for :func:`build_classifier`.
+
+    Returns
+    -------
+    keras.Model
+        Compiled with binary cross-entropy (summed over findings, one 0/1 target
+        each) and ``auc``: the mean of the per-finding AUCs.
+    """
+    import keras
+
+    from .models import builders
+
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    if isinstance(n_findings, bool) or not isinstance(n_findings, (int, np.integer)) or n_findings < 1:
+        raise ValueError(f"n_findings must be a positive integer, got {n_findings!r}")
+    net = getattr(builders, model)(tuple(input_shape), int(n_findings), output="sigmoid")
+    if bn_momentum is not None:
+        if not 0 <= bn_momentum < 1:
+            raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum!r}")
+        for layer in net.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = float(bn_momentum)
+    rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps) if decay_steps else learning_rate
+    net.compile(optimizer=keras.optimizers.Adam(rate), loss="binary_crossentropy",
+                metrics=[keras.metrics.AUC(name="auc", multi_label=True, num_labels=int(n_findings))])
+    return net
+
+
+def train_multilabel_classifier(
+    x_train,
+    y_train,
+    x_val,
+    y_val,
+    *,
+    model: str = "resnet",
+    epochs: int,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    augment: Any = None,
+    seed: int | None = 0,
+    dashboard: Any = False,
+    time_limit_s: float | None = None,
+    keep_best: bool = True,
+) -> tuple[keras.Model, keras.callbacks.History]:
+    """Train a multi-label classifier (several findings per film, e.g. ChestMNIST's 14).
+
+    The recipe of :func:`train_classifier` (cosine decay, seeded, best epoch by
+    validation AUC - here the mean over findings - kept), with one sigmoid per
+    finding and binary cross-entropy. There are no class weights: Keras weighs
+    classes of a single output only; a rare finding simply gets few positives.
+
+    Parameters
+    ----------
+    x_train, x_val : array, shape (n, H, W) or (n, H, W, C)
+        Images in pixels (``uint8`` is scaled to [0, 1]).
+    y_train, y_val : array_like of 0/1, shape (n, k)
+        One column per finding.
+    model : "resnet" or "small_cnn", default "resnet"
+    epochs : int
+    batch_size, learning_rate, augment, seed, dashboard, time_limit_s, keep_best
+        As for :func:`train_classifier`.
+
+    Returns
+    -------
+    (model, history)
+        ``history.params`` has ``best_epoch`` and ``stopped_by_time_limit``.
+
+    Raises
+    ------
+    DataFormatError
+        Labels that are not ``(n, k)`` 0/1, or splits with different image shapes or
+        numbers of findings.
+    """
+    from .training import fit
+
+    x_train, y_train = check_multilabel_split(x_train, y_train, "train")
+    x_val, y_val = check_multilabel_split(x_val, y_val, "val")
+    if x_train.shape[1:] != x_val.shape[1:] or y_train.shape[1] != y_val.shape[1]:
+        raise DataFormatError(
+            f"train has images {x_train.shape[1:]} and {y_train.shape[1]} findings, val "
+            f"{x_val.shape[1:]} and {y_val.shape[1]}: both splits need the same of each")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
+    if seed is not None:
+        import keras
+
+        keras.utils.set_random_seed(int(seed))
+    steps = -(-len(x_train) // batch_size) * epochs
+    net = build_multilabel_classifier(model, x_train.shape[1:], y_train.shape[1],
+                                      learning_rate=learning_rate, decay_steps=steps)
+    extra = _training_callbacks(time_limit_s, keep_best)
+    history = fit(net, (x_train, y_train), validation_data=(x_val, y_val), epochs=epochs,
+                  batch_size=batch_size, augment=augment, dashboard=dashboard, seed=seed,
+                  callbacks=extra)
+    limit = next((c for c in extra if hasattr(c, "stopped")), None)
+    best = next((c for c in extra if hasattr(c, "best_epoch")), None)
+    history.params = dict(history.params or {})
+    history.params["stopped_by_time_limit"] = bool(limit and limit.stopped)
+    history.params["best_epoch"] = None if best is None else best.best_epoch
+    return net, history
+
+
+def predict_multilabel_scores(model, x, *, batch_size: int = 256) -> np.ndarray:
+    """The model's probability of each finding for each image, ``(n, k)``.
+
+    Raises
+    ------
+    ValueError
+        Some predictions are NaN or infinite.
+    """
+    from .data.pipeline import as_dataset
+    from .metrics import check_finite_scores
+
+    x = np.asarray(x)
+    scores = np.asarray(model.predict(as_dataset(x, batch_size=batch_size, shuffle=False), verbose=0),
+                        dtype=np.float64)
+    if scores.ndim != 2 or scores.shape[0] != len(x):
+        raise ValueError(f"the model gives predictions of shape {scores.shape} for {len(x)} images; "
+                         "a multi-label classifier gives (n_images, n_findings)")
+    check_finite_scores(scores)
+    return scores

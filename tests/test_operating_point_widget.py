@@ -122,3 +122,17 @@ def test_bad_input_raises_clear_errors(kwargs, match):
     args = {"y_true": Y, "y_score": S, **kwargs}
     with pytest.raises(ValueError, match=match):
         operating_point_explorer(args.pop("y_true"), args.pop("y_score"), interactive=False, **args)
+
+
+def test_thresholds_and_prevalences_beyond_the_slider_range_are_not_clamped():
+    explorer = operating_point_explorer(Y, S, threshold=1.5, interactive=False)
+    state = explorer.state
+    assert state.threshold == 1.5 and state.threshold_slider.value == pytest.approx(1.5)
+    assert state.point.tp + state.point.fp == 0, "nothing scores >= 1.5"
+    state.set_threshold(-0.5)
+    assert state.threshold_slider.value == pytest.approx(-0.5) and state.point.fn + state.point.tn == 0
+    state.set_prevalence(0.9)  # above the slider's 50 % top
+    assert state.prevalence_slider.value == pytest.approx(0.9, rel=1e-3)
+    assert state.point.ppv_at == pytest.approx(at_threshold(Y, S, -0.5, prevalence=0.9).ppv_at)
+    state.set_prevalence(0.0005)  # below its 0.1 % bottom
+    assert state.prevalence_slider.value == pytest.approx(0.0005, rel=1e-3)

@@ -5,6 +5,8 @@
 * :data:`REGISTRY`, :func:`fetch` - downloadable datasets and weights, cached under
   :func:`radlab.data_dir`.
 * :func:`load_medmnist` - MedMNIST v2 npz files, validated.
+* :func:`pneumonia_data`, :func:`chest_multilabel_data` - notebook 06's tasks: the
+  MedMNIST file when it is there, phantoms in the same format when it is not.
 * :func:`as_dataset` - a ``tf.data`` input pipeline with Keras augmentation (the only
   module in radlab that touches tf.data).
 
@@ -33,6 +35,12 @@ _LAZY = {
     "load_medmnist": "radlab.data.medmnist",
     "MEDMNIST": "radlab.data.medmnist",
     "MedMNISTData": "radlab.data.medmnist",
+    "ChestData": "radlab.data.chest_tasks",
+    "pneumonia_data": "radlab.data.chest_tasks",
+    "chest_multilabel_data": "radlab.data.chest_tasks",
+    "synthetic_pneumoniamnist": "radlab.data.chest_tasks",
+    "write_synthetic_pneumoniamnist": "radlab.data.chest_tasks",
+    "synthetic_chest_multilabel": "radlab.data.chest_tasks",
     "as_dataset": "radlab.data.pipeline",
     "augmentation": "radlab.data.pipeline",
 }

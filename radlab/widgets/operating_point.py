@@ -135,8 +135,11 @@ class _Explorer(Syncing):
         layout = widgets.Layout(width="30em")
         if self.thresholds is None:
             step = 10 ** math.floor(math.log10((hi - lo) / 200)) if hi > lo else 0.01
+            # A threshold beyond the scores is legitimate (nothing, or everything, called
+            # positive): the slider reaches it instead of silently clamping it.
             self.threshold_slider = widgets.FloatSlider(
-                value=self.threshold, min=lo, max=hi if hi > lo else lo + step, step=step,
+                value=self.threshold, min=min(lo, self.threshold),
+                max=max(hi if hi > lo else lo + step, self.threshold), step=step,
                 description="Threshold", readout_format=".3g", style=style, layout=layout,
                 continuous_update=True,
             )
@@ -174,6 +177,9 @@ class _Explorer(Syncing):
         """Call a case positive when ``score >= threshold``; moves the slider and the marker."""
         self.threshold = self._check_threshold(threshold)
         with self._sync():
+            if self.thresholds is None:  # reach thresholds beyond the scores (no clamping)
+                self.threshold_slider.max = max(self.threshold_slider.max, self.threshold)
+                self.threshold_slider.min = min(self.threshold_slider.min, self.threshold)
             self.threshold_slider.value = self._slider_value(self.threshold)
         self._update(redraw=True)
 
@@ -181,6 +187,9 @@ class _Explorer(Syncing):
         """PPV/NPV at this prevalence (fraction, strictly between 0 and 1); moves the slider."""
         self.prevalence = _check_prevalence(prevalence)
         with self._sync():
+            exponent = math.log10(self.prevalence)  # widen the slider rather than clamp the value
+            self.prevalence_slider.max = max(self.prevalence_slider.max, exponent)
+            self.prevalence_slider.min = min(self.prevalence_slider.min, exponent)
             self.prevalence_slider.value = self.prevalence
         # The curve and marker do not depend on prevalence: only the numbers change.
         self._update(redraw=False)

@@ -44,6 +44,9 @@ SCANNERS: dict[str, dict[str, float]] = {
 }
 
 _FINDINGS = ("pneumonia", "nodule", "both")
+#: Range of the per-patient heart size factor when ``heart_size`` is not given: normal
+#: hearts (1 = the standard heart).
+NORMAL_HEART_SIZE = (0.9, 1.12)
 _DEFAULT_SIZE_MM = {"nodule": (12.0, 30.0), "pneumonia": (70.0, 150.0)}
 _DEFAULT_CONTRAST = {"nodule": (0.12, 0.25), "pneumonia": (0.18, 0.35)}
 
@@ -97,6 +100,7 @@ def chest_phantoms(
     marker_correlation: float = 0.9,
     noise: float = 0.015,
     blur: float = 1.5,
+    heart_size=None,
 ) -> PhantomSet:
     """Synthetic frontal chest radiographs with lung masks, lesion masks, boxes and labels.
 
@@ -163,6 +167,13 @@ def chest_phantoms(
     blur : float, default 1.5
         Detector unsharpness, Gaussian sigma in mm (a 0.5-pixel anti-aliasing blur is
         always added).
+    heart_size : None, float, (min, max) tuple or array of shape (n,), optional
+        Heart size factor (1 = the standard heart; it scales the heart's width and
+        height). None draws normal hearts from :data:`NORMAL_HEART_SIZE`; a tuple
+        draws uniformly from that range instead (the same random numbers, rescaled,
+        so nothing else about the patients changes); a NumPy array gives one factor
+        per image. All values must lie in [0.7, 1.7]. From about 1.3 the heart
+        shadow is clearly enlarged (cardiomegaly): wider than half the thorax.
 
     Returns
     -------
@@ -198,6 +209,7 @@ def chest_phantoms(
     noise = check_nonnegative(noise, "noise", "display units, 0-1")
     blur = check_nonnegative(blur, "blur", "mm")
     per_image = check_count_range(lesions_per_image, "lesions_per_image", high=6)
+    heart = _check_heart_size(heart_size, n)
     if finding is None:
         kinds: tuple[str, ...] = ()
     else:
@@ -215,6 +227,11 @@ def chest_phantoms(
 
     # --- per-image parameters: all drawn up front, for every image ----------------
     p = _patient_params(rng_param, n)
+    if heart is not None:  # rescale (or replace) the normal draw: the streams stay aligned
+        lo, hi = NORMAL_HEART_SIZE
+        t = (p["heart"] - np.float32(lo)) / np.float32(hi - lo)
+        p["heart"] = (heart[0] + (heart[1] - heart[0]) * t if isinstance(heart, tuple)
+                      else heart).astype(np.float32)
     labels = np.zeros(n, np.int64)
     labels[rng_param.permutation(n)[: int(round(prevalence * n))]] = 1 if kinds else 0
     kind_index = rng_param.integers(0, max(len(kinds), 1), n)
@@ -276,6 +293,7 @@ def chest_phantoms(
         "lesions_per_image": per_image, "scanner": {"name": scanner_name, **scan},
         "marker": marker, "marker_correlation": marker_correlation, "noise": noise,
         "blur_mm": blur, "field_of_view_mm": FIELD_OF_VIEW_MM,
+        "heart_size": "normal" if heart is None else (heart if isinstance(heart, tuple) else "per image"),
     }
     return PhantomSet(
         images=images, lung_masks=lung_masks, lesion_masks=lesion_masks, boxes=boxes,
@@ -325,6 +343,25 @@ def _resolve_scanner(scanner) -> tuple[str, dict[str, float]]:
     raise ValueError(f"scanner must be None, 'A', 'B' or a dict of settings, got {scanner!r}")
 
 
+def _check_heart_size(value, n: int):
+    """None, a (min, max) tuple of floats, or a float32 array (n,) of heart size factors."""
+    low, high = 0.7, 1.7
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        if value.shape != (n,) or not np.issubdtype(value.dtype, np.number):
+            raise ValueError(
+                f"heart_size as an array needs one number per image, shape ({n},); got "
+                f"{value.dtype} {value.shape}. For a range pass a (min, max) tuple"
+            )
+        if not (np.all(np.isfinite(value)) and value.min() >= low and value.max() <= high):
+            raise ValueError(f"heart_size factors must lie in [{low}, {high}], got values from "
+                             f"{value.min():g} to {value.max():g}")
+        return value.astype(np.float32)
+    return check_range(value, "heart_size", "(a factor; 1 = the standard heart)", low, high,
+                       low_inclusive=True)
+
+
 def _patient_params(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Per-patient anatomy and exposure, float32 arrays of shape (n,)."""
     f = {
@@ -334,7 +371,7 @@ def _patient_params(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         "tx": rng.uniform(-0.035, 0.035, n),
         "ty": rng.uniform(-0.02, 0.05, n),
         "insp": rng.uniform(-0.07, 0.07, n),  # depth of inspiration: lower domes, taller lungs
-        "heart": rng.uniform(0.9, 1.12, n),  # heart size
+        "heart": rng.uniform(*NORMAL_HEART_SIZE, n),  # heart size
         "heart_du": rng.uniform(-0.03, 0.03, n),
         "rib_sp": rng.uniform(0.112, 0.126, n),  # posterior rib spacing (body units)
         "rib_ph": rng.uniform(0.0, 1.0, n),
