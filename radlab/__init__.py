@@ -65,7 +65,7 @@ _LAZY = {
 _SUBMODULES = frozenset({
     "activations", "classification", "cli", "convolution", "course", "data", "diagrams", "doctor", "env", "errors",
     "exercises", "experiments", "features", "imaging", "metrics", "models", "plotting", "toy",
-    "training", "widgets",
+    "training", "transfer", "widgets",
 })
 
 __all__ = ["__version__", *sorted(_LAZY), *sorted(_SUBMODULES)]

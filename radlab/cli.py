@@ -1,4 +1,4 @@
-"""The ``radlab`` command: ``radlab doctor``, ``radlab fetch``, ``radlab student-copies``."""
+"""The ``radlab`` command: ``radlab doctor``, ``fetch``, ``pretrain``, ``student-copies``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,27 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         args.names, all_=args.all, list_=args.list, data_dir=args.data_dir,
         force=args.force, progress=not args.quiet,
     )
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from .errors import RadlabError
+    from .transfer import SOURCES, pretrain_source
+
+    status = 0
+    for source in args.sources or [None]:
+        kwargs = {} if source is None else {"source": source}
+        try:
+            model = pretrain_source(input_shape=(args.size, args.size, 1), data_dir=args.data_dir,
+                                    verbose=not args.quiet, **kwargs)
+        except (RadlabError, OSError, ValueError) as exc:
+            print(f"radlab pretrain: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        how = "already cached" if model.from_cache else f"trained in {model.train_seconds:.0f} s"
+        print(f"{model.source}: {how}, source AUC {model.source_auc:.3f}, {model.path}")
+    if status:
+        print(f"known sources: {', '.join(sorted(SOURCES))}", file=sys.stderr)
+    return status
 
 
 def _cmd_student(args: argparse.Namespace) -> int:
@@ -56,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the registry and what is cached")
     p.add_argument("--data-dir", default=None, help="override RADLAB_DATA_DIR")
     p.set_defaults(func=_cmd_fetch)
+
+    p = sub.add_parser(
+        "pretrain",
+        help="train and cache notebook 05's in-kit source model (the offline transfer path), once per room",
+    )
+    p.add_argument("sources", nargs="*", help="source tasks (default: the notebook's; see radlab.transfer.SOURCES)")
+    p.add_argument("--size", type=int, default=64, help="image size in pixels (default: 64, as in notebook 05)")
+    p.add_argument("--quiet", action="store_true", help="no training log")
+    p.add_argument("--data-dir", default=None, help="override RADLAB_DATA_DIR")
+    p.set_defaults(func=_cmd_pretrain)
 
     p = sub.add_parser("student-copies", help="write notebooks with solution cells removed")
     p.add_argument("--src", default="notebooks", help="folder of notebooks (default: notebooks)")
