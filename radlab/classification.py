@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
 import warnings
 import zipfile
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
+from ._files import atomic_output
 from .errors import DataFormatError, ModelFileError, ModelFileNotFoundError, WeightsMismatchError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -477,14 +477,8 @@ def save_model(model, path: str | os.PathLike) -> Path:
             "for weights only use model.save_weights('name.weights.h5')"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path, suffix=".keras") as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -33,6 +33,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+from .._files import publish
 from .._version import __version__
 from ..errors import ChecksumError, DataDirError, DownloadError, OfflineError
 
@@ -387,7 +388,7 @@ def download_file(
                 f"The download was deleted; nothing was saved as {dest}. Retry later; "
                 f"if it keeps failing, the file on the server has changed.{hint}"
             )
-        os.replace(tmp, dest)
+        publish(tmp, dest)  # readable as any new file, e.g. in a shared data folder
     except BaseException:
         # Covers our own errors, anything unexpected, and KeyboardInterrupt.
         tmp.unlink(missing_ok=True)

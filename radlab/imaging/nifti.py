@@ -25,6 +25,7 @@ import os
 
 import numpy as np
 
+from .._files import atomic_output
 from ..errors import ImageReadError
 from .dicom import require_path
 from .image import Image
@@ -185,7 +186,6 @@ def write_nifti(image: Image, path: str | os.PathLike) -> "os.PathLike":
     pathlib.Path
         The written file.
     """
-    import tempfile
     from pathlib import Path
 
     import nibabel as nib
@@ -211,12 +211,6 @@ def write_nifti(image: Image, path: str | os.PathLike) -> "os.PathLike":
         center, width = image.window
         nifti.header["cal_min"], nifti.header["cal_max"] = center - width / 2, center + width / 2
     suffix = ".nii.gz" if path.name.endswith(".nii.gz") else ".nii"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    try:
+    with atomic_output(path, suffix=suffix) as tmp:
         nib.save(nifti, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -23,11 +23,11 @@ import hashlib
 import html
 import os
 import secrets
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
+from .._files import atomic_output
 from ..errors import ImageReadError
 from .dicom import _read_dataset, require_path
 from .image import Image
@@ -526,15 +526,8 @@ def _write(dcmwrite, tmp: Path, ds) -> None:
 
 
 def _atomic_write(target: Path, write) -> None:
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".dcm")
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with atomic_output(target, suffix=".dcm") as tmp:
         write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # ---------------------------------------------------------------------------
