@@ -134,6 +134,11 @@ def import_tensorflow():
         import tensorflow as tf
 
         tf.config.list_physical_devices("GPU")  # CUDA probing logs happen here, once
+        # On CPUs without AVX-512, oneDNN logs "oneDNN supports DT_BOOL only on platforms
+        # with AVX-512" (as an error, "E0000 ...") the first time a boolean tensor is
+        # transposed, e.g. by the multi-label AUC metric mid-training. It is logged once
+        # per process: let it happen here, where it is held back.
+        tf.transpose(tf.constant([[True, False]]))
     return tf
 
 

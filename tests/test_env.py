@@ -84,3 +84,17 @@ def test_native_stderr_is_held_back_and_replayed_on_error(capfd):
     except RuntimeError:
         pass
     assert "the real reason" in capfd.readouterr().err
+
+
+def test_import_tensorflow_holds_back_runtime_onednn_notice():
+    """A later boolean transpose (multi-label AUC) must not print oneDNN's DT_BOOL notice."""
+    import subprocess
+    import sys
+
+    code = ("from radlab.env import import_tensorflow\n"
+            "tf = import_tensorflow()\n"
+            "tf.transpose(tf.constant([[True, False], [False, True]]))\n"
+            "print('done')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "done" in done.stdout, done.stderr[-2000:]
+    assert "DT_BOOL" not in done.stderr and "E0000" not in done.stderr, done.stderr[-2000:]
