@@ -7,6 +7,7 @@ functions that need it, so ``import radlab`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import platform
 import random
@@ -127,19 +128,37 @@ def _native_stderr_captured():
 
 def import_tensorflow():
     """Import TensorFlow (and Keras) without its start-up noise; returns the module."""
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    with _native_stderr_captured():
-        import keras  # noqa: F401  (Keras 3 imports TensorFlow as its backend)
-        import tensorflow as tf
+    if "tensorflow" not in sys.modules:
+        with _native_stderr_captured():
+            import keras  # noqa: F401  (Keras 3 imports TensorFlow as its backend)
+            import tensorflow as tf
 
-        tf.config.list_physical_devices("GPU")  # CUDA probing logs happen here, once
-        # On CPUs without AVX-512, oneDNN logs "oneDNN supports DT_BOOL only on platforms
-        # with AVX-512" (as an error, "E0000 ...") the first time a boolean tensor is
-        # transposed, e.g. by the multi-label AUC metric mid-training. It is logged once
-        # per process: let it happen here, where it is held back.
-        tf.transpose(tf.constant([[True, False]]))
-    return tf
+            tf.config.list_physical_devices("GPU")  # CUDA probing logs happen here, once
+            # On CPUs without AVX-512, oneDNN logs "oneDNN supports DT_BOOL only on platforms
+            # with AVX-512" (as an error, "E0000 ...") the first time a boolean tensor is
+            # transposed, e.g. by the multi-label AUC metric mid-training. It is logged once
+            # per process: let it happen here, where it is held back.
+            tf.transpose(tf.constant([[True, False]]))
+    _quiet_retracing_warnings()
+    return sys.modules["tensorflow"]
+
+
+class _RetracingFilter(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing".
+
+    Keras traces ``predict`` once per model. A lesson that trains and scores many
+    small models on purpose (a depth sweep, a data-efficiency curve) trips this
+    performance hint, which reads like a problem to a learner but is none.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _quiet_retracing_warnings() -> None:
+    log = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _RetracingFilter) for f in log.filters):
+        log.addFilter(_RetracingFilter())
 
 
 def device_info() -> dict[str, Any]:

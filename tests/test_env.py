@@ -98,3 +98,17 @@ def test_import_tensorflow_holds_back_runtime_onednn_notice():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "done" in done.stdout, done.stderr[-2000:]
     assert "DT_BOOL" not in done.stderr and "E0000" not in done.stderr, done.stderr[-2000:]
+
+
+def test_retracing_hint_is_filtered_but_other_tensorflow_warnings_are_not(caplog):
+    import logging
+
+    from radlab.env import import_tensorflow
+
+    import_tensorflow()
+    log = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        log.warning("5 out of the last 5 calls to <function f> triggered tf.function retracing. ...")
+        log.warning("something else went wrong")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["something else went wrong"]
