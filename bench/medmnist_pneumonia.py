@@ -178,4 +178,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from radlab.errors import RadlabError
+
+    try:
+        sys.exit(main())
+    except RadlabError as exc:  # a bad file: say which and how to fix it, without a traceback
+        print(f"medmnist_pneumonia: {exc}", file=sys.stderr)
+        sys.exit(2)
