@@ -186,6 +186,17 @@ def _rows_medmnist_pneumonia(r):
              f"peak RSS {r['peak_rss_mib']:.0f} MiB")]
 
 
+def _rows_transfer_curve(r):
+    by = {(row["method"], row["n_train"]): row["auc"] for row in r["rows"]}
+    sizes = sorted({row["n_train"] for row in r["rows"]})
+    value = "; ".join(f"{n}: {by[('scratch', n)]:.2f} / {max(by[('frozen', n)], by[('finetune', n)]):.2f}"
+                      for n in sizes)
+    return [("Data-efficiency curve, test AUC scratch / best transfer, per training-set size", value,
+             "transfer ahead at 64 films (notebook 05's checks)", _yes(r.get("met")),
+             f"{r['kind']} path, source AUC {r['source_auc']}; crossover at {r['crossover_n']} films; "
+             f"{r['total_s']:.0f} s incl. source pretraining")]
+
+
 ROWS: dict[str, Callable[[dict], list]] = {
     "import_time": _rows_import_time,
     "viewer_latency": _rows_viewer_latency,
@@ -196,6 +207,7 @@ ROWS: dict[str, Callable[[dict], list]] = {
     "fresh_clone": _rows_fresh_clone,
     "medmnist_pneumonia": _rows_medmnist_pneumonia,
     "medmnist_pneumonia_synthetic": _rows_medmnist_pneumonia,
+    "transfer_curve": _rows_transfer_curve,
 }
 
 
