@@ -86,7 +86,7 @@ DEFAULT_SOURCE = "chest_nodule"
 METHODS = ("scratch", "frozen", "finetune")
 
 # Bump when pretrain_source's recipe changes, so old cached models are not reused.
-_RECIPE_VERSION = 2
+_RECIPE_VERSION = 3  # 3: weights seeded before they are drawn
 _FEATURES_LAYER = "gap"  # global average pooling of radlab's builders: the feature vector
 _EPOCHS_PER_RUN = 4  # validations per training run (the best one is kept)
 
@@ -387,6 +387,11 @@ def pretrain_source(
         except ModelFileError as exc:
             warnings.warn(f"{exc} Training the source model again.", stacklevel=2)
     if model is None:
+        import keras
+
+        # Seed before the weights are drawn, or the first model of a process would start
+        # from unseeded weights and the same settings could give different source models.
+        keras.utils.set_random_seed(int(seed))
         net = _source_network(shape, name=f"{source}_source")
         start = time.perf_counter()
         # 10 % of the training images check progress so the best epoch is kept.

@@ -295,3 +295,21 @@ def test_cli_pretrain_caches_the_source_model_once(tmp_path, monkeypatch, capsys
     assert cli_main(["pretrain", "no_such_source", "--size", "32", "--quiet",
                      "--data-dir", str(tmp_path)]) == 1
     assert "known sources" in capsys.readouterr().err
+
+
+def test_pretrain_source_is_reproducible_from_the_first_call_of_a_process():
+    """Same settings, same source model: even the first model a fresh process builds."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from radlab.transfer import pretrain_source\n"
+        "kw = dict(input_shape=(32, 32, 1), n=80, steps=3, batch_size=16, cache=False, verbose=False)\n"
+        "a = pretrain_source(**kw).model.get_weights()\n"
+        "b = pretrain_source(**kw).model.get_weights()\n"
+        "print(all(np.array_equal(x, y) for x, y in zip(a, b)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True"
