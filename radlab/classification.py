@@ -61,6 +61,7 @@ __all__ = [
     "check_multilabel_split",
     "check_split",
     "class_weights",
+    "compile_classifier",
     "compare_imbalance",
     "load_model",
     "load_weights_checked",
@@ -258,23 +259,54 @@ def build_classifier(model: Any, input_shape: tuple, *, learning_rate: float = 1
         if model not in MODELS:
             raise ValueError(f"model must be one of {MODELS} or a keras.Model, got {model!r}")
         model = getattr(builders, model)(tuple(input_shape), 1)
-        if bn_momentum is not None:
-            if not 0 <= bn_momentum < 1:
-                raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum!r}")
-            for layer in model.layers:
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.momentum = float(bn_momentum)
+        _set_bn_momentum(model, bn_momentum)
     elif not isinstance(model, keras.Model):
         raise TypeError(f"model must be one of {MODELS} or a keras.Model, got {type(model).__name__}")
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
-        rate = (keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
-                if decay_steps else learning_rate)
-        model.compile(
-            optimizer=keras.optimizers.Adam(rate),
-            loss="binary_crossentropy",
-            metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
-        )
+        compile_classifier(model, learning_rate=learning_rate, decay_steps=decay_steps)
     return model
+
+
+def compile_classifier(model, *, learning_rate: float = 1e-3, decay_steps: int | None = None,
+                       n_findings: int | None = None):
+    """(Re)compile a classifier with the recipe's optimizer, loss and metrics; returns it.
+
+    Adam at ``learning_rate``, decayed to 0 along a cosine over ``decay_steps``
+    batches (None: constant), binary cross-entropy, and the metric ``auc``
+    (plus ``accuracy`` for one finding; with ``n_findings`` the mean of the
+    per-finding AUCs). Recompile after changing which layers are trainable.
+
+    Parameters
+    ----------
+    model : keras.Model
+        One sigmoid output, or one per finding.
+    learning_rate : float, default 1e-3
+    decay_steps : int, optional
+    n_findings : int, optional
+        Multi-label: the number of sigmoid outputs.
+    """
+    import keras
+
+    rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps) if decay_steps else learning_rate
+    if n_findings is None:
+        metrics = [keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")]
+    else:
+        metrics = [keras.metrics.AUC(name="auc", multi_label=True, num_labels=int(n_findings))]
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss="binary_crossentropy", metrics=metrics)
+    return model
+
+
+def _set_bn_momentum(model, bn_momentum: float | None) -> None:
+    """Set every BatchNormalization layer's momentum (None: leave them)."""
+    import keras
+
+    if bn_momentum is None:
+        return
+    if not 0 <= bn_momentum < 1:
+        raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum!r}")
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = float(bn_momentum)
 
 
 def _training_callbacks(time_limit_s: float | None, keep_best: bool):
@@ -803,8 +835,6 @@ def build_multilabel_classifier(model: Any, input_shape: tuple, n_findings: int,
         Compiled with binary cross-entropy (summed over findings, one 0/1 target
         each) and ``auc``: the mean of the per-finding AUCs.
     """
-    import keras
-
     from .models import builders
 
     if model not in MODELS:
@@ -812,16 +842,9 @@ def build_multilabel_classifier(model: Any, input_shape: tuple, n_findings: int,
     if isinstance(n_findings, bool) or not isinstance(n_findings, (int, np.integer)) or n_findings < 1:
         raise ValueError(f"n_findings must be a positive integer, got {n_findings!r}")
     net = getattr(builders, model)(tuple(input_shape), int(n_findings), output="sigmoid")
-    if bn_momentum is not None:
-        if not 0 <= bn_momentum < 1:
-            raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum!r}")
-        for layer in net.layers:
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.momentum = float(bn_momentum)
-    rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps) if decay_steps else learning_rate
-    net.compile(optimizer=keras.optimizers.Adam(rate), loss="binary_crossentropy",
-                metrics=[keras.metrics.AUC(name="auc", multi_label=True, num_labels=int(n_findings))])
-    return net
+    _set_bn_momentum(net, bn_momentum)
+    return compile_classifier(net, learning_rate=learning_rate, decay_steps=decay_steps,
+                              n_findings=int(n_findings))
 
 
 def train_multilabel_classifier(

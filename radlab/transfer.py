@@ -355,7 +355,7 @@ def pretrain_source(
     >>> source.source_auc > 0.8  # doctest: +SKIP
     True
     """
-    from .classification import load_model, predict_scores, save_model, train_classifier
+    from .classification import load_model, predict_scores, save_model
     from .env import data_dir as default_data_dir
 
     if source not in SOURCES:
@@ -696,15 +696,10 @@ def unfreeze(model, *, trainable_layers: int | None = None, learning_rate: float
     keras.Model
         The same model, recompiled (a changed ``trainable`` needs a new compile).
     """
-    import keras
+    from .classification import compile_classifier
 
     set_trainable(model.get_layer("features"), trainable_layers if trainable_layers is not None else True)
-    rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps) if decay_steps else learning_rate
-    model.compile(
-        optimizer=keras.optimizers.Adam(rate), loss="binary_crossentropy",
-        metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
-    )
-    return model
+    return compile_classifier(model, learning_rate=learning_rate, decay_steps=decay_steps)
 
 
 def _train_for_steps(model, x, y, x_val, y_val, *, steps: int, batch_size: int, learning_rate: float,
